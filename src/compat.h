@@ -1,0 +1,64 @@
+/*-------------------------------------------------------------------------
+ *
+ * compat.h
+ *	  The one place that knows which PostgreSQL major version we build for
+ *	  (13 through 17).  Source files use these names, never #if blocks.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef TASKDB_COMPAT_H
+#define TASKDB_COMPAT_H
+
+#include "postgres.h"
+
+#if PG_VERSION_NUM < 130000
+#error "taskdb requires PostgreSQL 13 or later"
+#endif
+
+/* varatt.h was split out of postgres.h in 16. */
+#if PG_VERSION_NUM >= 160000
+#include "varatt.h"
+#endif
+
+/* PG 16 renamed the pg_class ownership check. */
+#if PG_VERSION_NUM >= 160000
+#define taskdb_class_ownercheck(relid, roleid) \
+	object_ownercheck(RelationRelationId, (relid), (roleid))
+#else
+#define taskdb_class_ownercheck(relid, roleid) pg_class_ownercheck((relid), (roleid))
+#endif
+
+/*
+ * A set-returning function that materializes its result into a tuplestore:
+ * InitMaterializedSRF() from 15 on, spelled out for 13 and 14.
+ */
+#if PG_VERSION_NUM >= 150000
+#include "funcapi.h"
+#define taskdb_init_materialized_srf(fcinfo) InitMaterializedSRF((fcinfo), 0)
+#else
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/tuplestore.h"
+static inline void
+taskdb_init_materialized_srf(FunctionCallInfo fcinfo)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext oldcontext;
+	TupleDesc	tupdesc;
+
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
+		!(rsinfo->allowedModes & SFRM_Materialize))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("set-valued function called in context that cannot accept a set")));
+	oldcontext = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	rsinfo->returnMode = SFRM_Materialize;
+	rsinfo->setResult = tuplestore_begin_heap(true, false, work_mem);
+	rsinfo->setDesc = CreateTupleDescCopy(tupdesc);
+	MemoryContextSwitchTo(oldcontext);
+}
+#endif
+
+#endif							/* TASKDB_COMPAT_H */

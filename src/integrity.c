@@ -1,0 +1,267 @@
+/*-------------------------------------------------------------------------
+ *
+ * integrity.c
+ *	  Rules the schema alone cannot state: task_id taken from the run,
+ *	  immutable keys, and CHECK errors that name the allowed values.
+ *
+ * Every row is reachable from one task_id, and status maintenance trusts
+ * gates.task_id to say which task a failed gate counts against, so the
+ * value must come from the run, never from the caller.  fill_task_id looks
+ * the run up through runs' primary key with SnapshotSelf: it sees runs
+ * committed by anyone and those inserted earlier in this very command (a
+ * data-modifying CTE that inserts a run and its gates), exactly the rows the
+ * foreign key check that follows will accept.  runs.task_id is immutable, so
+ * any visible version of the run carries the right task.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/skey.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
+#include "utils/snapmgr.h"
+#include "utils/uuid.h"
+
+#include "compat.h"
+#include "taskdb.h"
+
+PG_FUNCTION_INFO_V1(fill_task_id);
+PG_FUNCTION_INFO_V1(refuse_key_change);
+PG_FUNCTION_INFO_V1(check_allowed);
+
+static char *
+uuid_string(Datum d)
+{
+	return DatumGetCString(DirectFunctionCall1(uuid_out, d));
+}
+
+static int
+integrity_attnum(TupleDesc tupdesc, const char *column)
+{
+	int			attnum = SPI_fnumber(tupdesc, column);
+
+	if (attnum <= 0)
+		elog(ERROR, "taskdb: column \"%s\" not found", column);
+	return attnum;
+}
+
+/* The task of a run, or false if no run with that id is visible. */
+static bool
+run_task_id(Datum run_id, pg_uuid_t *task_id)
+{
+	Relation	runs = table_open(taskdb_relation_oid("runs", false), AccessShareLock);
+	Oid			pkey = RelationGetPrimaryKeyIndex(runs);
+	int			id_att = integrity_attnum(RelationGetDescr(runs), "id");
+	int			task_att = integrity_attnum(RelationGetDescr(runs), "task_id");
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		found = false;
+
+	if (!OidIsValid(pkey))
+		elog(ERROR, "taskdb: taskdb.runs has no primary key");
+
+	ScanKeyInit(&key, id_att, BTEqualStrategyNumber, F_UUID_EQ, run_id);
+	scan = systable_beginscan(runs, pkey, true, SnapshotSelf, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, task_att, RelationGetDescr(runs), &isnull);
+
+		if (!isnull)
+		{
+			memcpy(task_id, DatumGetUUIDP(d), sizeof(pg_uuid_t));
+			found = true;
+		}
+	}
+	systable_endscan(scan);
+	table_close(runs, NoLock);
+	return found;
+}
+
+/*
+ * BEFORE INSERT ... FOR EACH ROW on gates and artifacts.
+ */
+Datum
+fill_task_id(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata;
+	Relation	rel;
+	TupleDesc	tupdesc;
+	HeapTuple	tuple;
+	int			run_att;
+	int			task_att;
+	bool		run_null;
+	bool		task_null;
+	Datum		run_id;
+	Datum		given;
+	pg_uuid_t  *task_id;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function taskdb.fill_task_id() was not called by the trigger manager"),
+				 errhint("It is a trigger function installed by the taskdb extension; do not call it directly.")));
+	trigdata = (TriggerData *) fcinfo->context;
+	if (!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function taskdb.fill_task_id() must be fired BEFORE INSERT ... FOR EACH ROW")));
+
+	rel = trigdata->tg_relation;
+	tupdesc = RelationGetDescr(rel);
+	tuple = trigdata->tg_trigtuple;
+	run_att = integrity_attnum(tupdesc, "run_id");
+	task_att = integrity_attnum(tupdesc, "task_id");
+
+	run_id = heap_getattr(tuple, run_att, tupdesc, &run_null);
+	if (run_null)
+		return PointerGetDatum(tuple);	/* an artifact of the task itself */
+
+	task_id = palloc(sizeof(pg_uuid_t));
+	if (!run_task_id(run_id, task_id))
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("run %s does not exist", uuid_string(run_id)),
+				 errdetail("%s.run_id must name an existing run.", RelationGetRelationName(rel)),
+				 errhint("Create the run first (taskdb.create_run) and use the id it returns.")));
+
+	given = heap_getattr(tuple, task_att, tupdesc, &task_null);
+	if (!task_null)
+	{
+		if (memcmp(DatumGetUUIDP(given), task_id, sizeof(pg_uuid_t)) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+					 errmsg("%s.task_id %s does not match task %s of run %s",
+							RelationGetRelationName(rel), uuid_string(given),
+							uuid_string(UUIDPGetDatum(task_id)), uuid_string(run_id)),
+					 errhint("Leave task_id out; taskdb fills it from the run.")));
+		return PointerGetDatum(tuple);
+	}
+	else
+	{
+		Datum		value = UUIDPGetDatum(task_id);
+		bool		isnull = false;
+
+		return PointerGetDatum(heap_modify_tuple_by_cols(tuple, tupdesc, 1, &task_att,
+														 &value, &isnull));
+	}
+}
+
+/*
+ * BEFORE UPDATE ... FOR EACH ROW WHEN (a key changed): always refuses, naming
+ * the first key column that changed.
+ */
+Datum
+refuse_key_change(PG_FUNCTION_ARGS)
+{
+	static const char *const keys[] = {"id", "task_id", "run_id"};
+	TriggerData *trigdata;
+	TupleDesc	tupdesc;
+	int			i;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function taskdb.refuse_key_change() was not called by the trigger manager"),
+				 errhint("It is a trigger function installed by the taskdb extension; do not call it directly.")));
+	trigdata = (TriggerData *) fcinfo->context;
+	if (!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		!TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function taskdb.refuse_key_change() must be fired BEFORE UPDATE ... FOR EACH ROW")));
+
+	tupdesc = RelationGetDescr(trigdata->tg_relation);
+	for (i = 0; i < lengthof(keys); i++)
+	{
+		int			att = SPI_fnumber(tupdesc, keys[i]);
+		bool		old_null;
+		bool		new_null;
+		Datum		old_value;
+		Datum		new_value;
+
+		if (att <= 0)
+			continue;
+		old_value = heap_getattr(trigdata->tg_trigtuple, att, tupdesc, &old_null);
+		new_value = heap_getattr(trigdata->tg_newtuple, att, tupdesc, &new_null);
+		if (old_null == new_null &&
+			(old_null || memcmp(DatumGetUUIDP(old_value), DatumGetUUIDP(new_value), UUID_LEN) == 0))
+			continue;
+
+		ereport(ERROR,
+				(errcode(ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION),
+				 errmsg("cannot change %s.%s from %s to %s",
+						RelationGetRelationName(trigdata->tg_relation), keys[i],
+						old_null ? "NULL" : uuid_string(old_value),
+						new_null ? "NULL" : uuid_string(new_value)),
+				 errdetail("Ids and references to a parent task or run are immutable in taskdb."),
+				 errhint("Delete the row and insert a new one instead.")));
+	}
+	return PointerGetDatum(trigdata->tg_newtuple);
+}
+
+/*
+ * check_allowed(column_name, value, allowed): the body of the CHECK
+ * constraints on status, priority and type columns.  A plain
+ * CHECK (x IN (...)) failure names only the constraint; this names the
+ * column, the value and what is allowed.
+ */
+Datum
+check_allowed(PG_FUNCTION_ARGS)
+{
+	text	   *column = PG_GETARG_TEXT_PP(0);
+	text	   *value = PG_GETARG_TEXT_PP(1);
+	ArrayType  *allowed = PG_GETARG_ARRAYTYPE_P(2);
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	int			i;
+	StringInfoData list;
+
+	deconstruct_array(allowed, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	for (i = 0; i < n; i++)
+	{
+		text	   *a;
+
+		if (nulls[i])
+			continue;
+		a = DatumGetTextPP(elems[i]);
+		if (VARSIZE_ANY_EXHDR(a) == VARSIZE_ANY_EXHDR(value) &&
+			memcmp(VARDATA_ANY(a), VARDATA_ANY(value), VARSIZE_ANY_EXHDR(a)) == 0)
+			PG_RETURN_BOOL(true);
+	}
+
+	initStringInfo(&list);
+	for (i = 0; i < n; i++)
+	{
+		if (nulls[i])
+			continue;
+		appendStringInfo(&list, "%s%s", list.len > 0 ? ", " : "",
+						 TextDatumGetCString(elems[i]));
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_CHECK_VIOLATION),
+			 errmsg("invalid value \"%s\" for %s",
+					text_to_cstring(value), text_to_cstring(column)),
+			 errdetail("Allowed values are: %s.", list.data),
+			 errhint("Use one of the allowed values; they are case-sensitive.")));
+	PG_RETURN_BOOL(false);
+}

@@ -1,0 +1,922 @@
+/*-------------------------------------------------------------------------
+ *
+ * status.c
+ *	  Incremental maintenance of taskdb.task_status (status_derived).
+ *
+ * Protocol
+ * --------
+ * Statement-level AFTER triggers on runs and gates (one per event, since a
+ * trigger with transition tables may have only one) read the statement's
+ * transition tables and fold every row into per-task counter deltas held in
+ * transaction-local memory.  Nothing touches task_status while the
+ * transaction runs, so writers that do not conflict on base rows never wait
+ * for each other on the summary.
+ *
+ * At commit (XACT_EVENT_PRE_COMMIT, or PRE_PREPARE for two-phase commit) the
+ * deltas are applied once: one UPDATE per touched task, in ascending task_id
+ * order, through plans prepared once per backend.  Because every transaction
+ * locks summary rows in the same order and only during its commit, two
+ * writers can wait for each other on the summary but never deadlock on it.
+ * The flush runs as the owner of task_status (applications cannot write it)
+ * and at READ COMMITTED whatever the transaction's level: counter deltas
+ * commute, so a concurrent flush to the same row is not a serialization
+ * conflict, and EvalPlanQual re-applies our increment to the newest version.
+ *
+ * Subtransactions.  Deltas live in a stack of levels, one per subtransaction
+ * that recorded any; a level is created lazily, merged into its parent when
+ * the subtransaction commits and thrown away when it aborts, so ROLLBACK TO
+ * and exceptions caught in PL/pgSQL take their deltas with them.
+ *
+ * TRUNCATE of runs (or gates) zeroes the counters it feeds in task_status at
+ * once (the table is exclusively locked, no concurrent writer can hold a
+ * delta for it) and marks the level "reset": deltas recorded at outer levels
+ * before the TRUNCATE no longer count.  Rolling back the subtransaction
+ * discards the mark together with the UPDATE that zeroed the rows.
+ *
+ * Rows of tasks inserted by the transaction get their summary row at once
+ * (tasks_after_insert), so a task and its summary appear together; deleting
+ * a task deletes its summary row through the foreign key's cascade, and the
+ * flush then finds nothing to update for it.
+ *
+ * All memory lives under TopTransactionContext and goes away with the
+ * transaction; the pointers below are reset by the end-of-transaction
+ * callback.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/tuplestore.h"
+#include "utils/uuid.h"
+
+#include "compat.h"
+#include "taskdb.h"
+
+/* Above this many touched tasks the flush locks in order, then updates set-based. */
+#define STATUS_FLUSH_ROW_LIMIT 16
+
+typedef struct DeltaEntry
+{
+	pg_uuid_t	task_id;		/* hash key */
+	StatusCounters d;
+} DeltaEntry;
+
+typedef struct DeltaLevel
+{
+	SubTransactionId subid;		/* subtransaction that owns these deltas */
+	MemoryContext cxt;			/* holds this struct and its hash table */
+	HTAB	   *deltas;			/* task_id -> DeltaEntry */
+	bool		reset_runs;		/* runs truncated here: outer run deltas void */
+	bool		reset_gates;	/* gates truncated here: outer gate deltas void */
+	struct DeltaLevel *parent;	/* enclosing subtransaction's level, or NULL */
+} DeltaLevel;
+
+/* Innermost level of the current transaction, NULL when it recorded nothing. */
+static DeltaLevel *delta_top = NULL;
+static MemoryContext delta_cxt = NULL;
+
+/* Plans prepared once per backend and kept (SPI_keepplan). */
+static SPIPlanPtr plan_update_one = NULL;
+static SPIPlanPtr plan_lock_many = NULL;
+static SPIPlanPtr plan_update_many = NULL;
+static SPIPlanPtr plan_insert_tasks = NULL;
+static SPIPlanPtr plan_read_one = NULL;
+
+/* Which counters a source table feeds. */
+typedef enum DeltaSource
+{
+	SOURCE_RUNS,
+	SOURCE_GATES
+} DeltaSource;
+
+PG_FUNCTION_INFO_V1(fold_status_delta);
+PG_FUNCTION_INFO_V1(tasks_after_insert);
+PG_FUNCTION_INFO_V1(truncate_status);
+PG_FUNCTION_INFO_V1(status_derived);
+PG_FUNCTION_INFO_V1(derive_status);
+PG_FUNCTION_INFO_V1(pending_deltas);
+PG_FUNCTION_INFO_V1(void_pending_deltas);
+
+/* ------------------------------------------------------------------------
+ * The rule
+ * ------------------------------------------------------------------------ */
+
+const char *
+status_rule(const StatusCounters *c)
+{
+	if (c->runs_failed > 0)
+		return "failed";
+	if (c->runs_total == 0)
+		return "pending";
+	if (c->runs_running > 0)
+		return "in_progress";
+	if (c->runs_completed > 0 && c->gates_failed == 0)
+		return "completed";
+	return "blocked";
+}
+
+Datum
+derive_status(PG_FUNCTION_ARGS)
+{
+	StatusCounters c;
+
+	c.runs_total = PG_GETARG_INT64(0);
+	c.runs_running = PG_GETARG_INT64(1);
+	c.runs_completed = PG_GETARG_INT64(2);
+	c.runs_failed = PG_GETARG_INT64(3);
+	c.gates_failed = PG_GETARG_INT64(4);
+	PG_RETURN_TEXT_P(cstring_to_text(status_rule(&c)));
+}
+
+/* ------------------------------------------------------------------------
+ * Delta levels
+ * ------------------------------------------------------------------------ */
+
+static DeltaLevel *
+delta_level_current(void)
+{
+	SubTransactionId subid = GetCurrentSubTransactionId();
+	MemoryContext cxt;
+	DeltaLevel *level;
+	HASHCTL		ctl;
+
+	if (delta_top != NULL && delta_top->subid == subid)
+		return delta_top;
+
+	Assert(delta_top == NULL || delta_top->subid < subid);
+
+	if (delta_cxt == NULL)
+		delta_cxt = AllocSetContextCreate(TopTransactionContext,
+										  "taskdb status deltas",
+										  ALLOCSET_DEFAULT_SIZES);
+	cxt = AllocSetContextCreate(delta_cxt, "taskdb delta level",
+								ALLOCSET_DEFAULT_SIZES);
+	level = MemoryContextAllocZero(cxt, sizeof(DeltaLevel));
+	level->subid = subid;
+	level->cxt = cxt;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(pg_uuid_t);
+	ctl.entrysize = sizeof(DeltaEntry);
+	ctl.hcxt = cxt;
+	level->deltas = hash_create("taskdb status deltas", 64, &ctl,
+								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	level->parent = delta_top;
+	delta_top = level;
+	return level;
+}
+
+static inline DeltaEntry *
+delta_entry(DeltaLevel *level, const pg_uuid_t *task_id)
+{
+	bool		found;
+	DeltaEntry *e = hash_search(level->deltas, task_id, HASH_ENTER, &found);
+
+	if (!found)
+		memset(&e->d, 0, sizeof(e->d));
+	return e;
+}
+
+/* Void the counters a truncated source feeds, at this level and all outer ones. */
+static void
+delta_level_reset(DeltaLevel *level, bool runs, bool gates)
+{
+	HASH_SEQ_STATUS seq;
+	DeltaEntry *e;
+
+	hash_seq_init(&seq, level->deltas);
+	while ((e = hash_seq_search(&seq)) != NULL)
+	{
+		if (runs)
+		{
+			e->d.runs_total = e->d.runs_running = 0;
+			e->d.runs_completed = e->d.runs_failed = 0;
+		}
+		if (gates)
+			e->d.gates_failed = 0;
+	}
+	level->reset_runs |= runs;
+	level->reset_gates |= gates;
+}
+
+/*
+ * The effective pending delta of one task: the sum over levels from the
+ * innermost outwards, where a level's reset mark hides the outer levels'
+ * contributions to the counters it covers.  Returns false if there is none.
+ */
+static bool
+delta_lookup(const pg_uuid_t *task_id, StatusCounters *out)
+{
+	bool		want_runs = true;
+	bool		want_gates = true;
+	bool		any = false;
+	DeltaLevel *level;
+
+	memset(out, 0, sizeof(*out));
+	for (level = delta_top; level != NULL && (want_runs || want_gates); level = level->parent)
+	{
+		DeltaEntry *e = hash_search(level->deltas, task_id, HASH_FIND, NULL);
+
+		if (e != NULL)
+		{
+			any = true;
+			if (want_runs)
+			{
+				out->runs_total += e->d.runs_total;
+				out->runs_running += e->d.runs_running;
+				out->runs_completed += e->d.runs_completed;
+				out->runs_failed += e->d.runs_failed;
+			}
+			if (want_gates)
+				out->gates_failed += e->d.gates_failed;
+		}
+		if (level->reset_runs)
+			want_runs = false;
+		if (level->reset_gates)
+			want_gates = false;
+	}
+	return any;
+}
+
+static void
+status_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						SubTransactionId parentSubid, void *arg)
+{
+	DeltaLevel *child = delta_top;
+	DeltaLevel *parent;
+	HASH_SEQ_STATUS seq;
+	DeltaEntry *e;
+
+	if (child == NULL || child->subid != mySubid)
+		return;
+
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		delta_top = child->parent;
+		MemoryContextDelete(child->cxt);
+		return;
+	}
+	if (event != SUBXACT_EVENT_COMMIT_SUB)
+		return;
+
+	parent = child->parent;
+	if (parent == NULL || parent->subid != parentSubid)
+	{
+		/* The parent recorded nothing: the child's level becomes the parent's. */
+		child->subid = parentSubid;
+		return;
+	}
+
+	if (child->reset_runs || child->reset_gates)
+		delta_level_reset(parent, child->reset_runs, child->reset_gates);
+
+	hash_seq_init(&seq, child->deltas);
+	while ((e = hash_seq_search(&seq)) != NULL)
+	{
+		DeltaEntry *p = delta_entry(parent, &e->task_id);
+
+		p->d.runs_total += e->d.runs_total;
+		p->d.runs_running += e->d.runs_running;
+		p->d.runs_completed += e->d.runs_completed;
+		p->d.runs_failed += e->d.runs_failed;
+		p->d.gates_failed += e->d.gates_failed;
+	}
+	delta_top = parent;
+	MemoryContextDelete(child->cxt);
+}
+
+/* ------------------------------------------------------------------------
+ * Running SQL against task_status as its owner
+ * ------------------------------------------------------------------------ */
+
+typedef struct MaintainerState
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	int			save_iso_level;
+} MaintainerState;
+
+/*
+ * Become the owner of task_status (the RI triggers do the same for the
+ * tables they write) and, for the commit-time flush, READ COMMITTED: see
+ * the header comment.  maintainer_end must run on every path, including
+ * errors, because XactIsoLevel is not restored by subtransaction abort.
+ */
+static void
+maintainer_begin(MaintainerState *st, bool read_committed)
+{
+	Oid			relid = taskdb_relation_oid("task_status", false);
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+
+	GetUserIdAndSecContext(&st->save_userid, &st->save_sec_context);
+	st->save_iso_level = XactIsoLevel;
+	SetUserIdAndSecContext(owner, st->save_sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
+	if (read_committed)
+		XactIsoLevel = XACT_READ_COMMITTED;
+}
+
+static void
+maintainer_end(MaintainerState *st)
+{
+	XactIsoLevel = st->save_iso_level;
+	SetUserIdAndSecContext(st->save_userid, st->save_sec_context);
+}
+
+/* Prepare a plan once per backend; re-prepare if it was invalidated (e.g. DROP EXTENSION). */
+static SPIPlanPtr
+status_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes)
+{
+	if (*cache != NULL && !SPI_plan_is_valid(*cache))
+	{
+		SPI_freeplan(*cache);
+		*cache = NULL;
+	}
+	if (*cache == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+
+		if (plan == NULL)
+			elog(ERROR, "taskdb: SPI_prepare failed for \"%s\": %s",
+				 sql, SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "taskdb: SPI_keepplan failed");
+		*cache = plan;
+	}
+	return *cache;
+}
+
+static void
+status_execute(SPIPlanPtr plan, Datum *values, bool read_only, int expected)
+{
+	int			rc = SPI_execute_plan(plan, values, NULL, read_only, 0);
+
+	if (rc != expected)
+		elog(ERROR, "taskdb: status maintenance query failed: %s",
+			 SPI_result_code_string(rc));
+}
+
+/* ------------------------------------------------------------------------
+ * Commit-time flush
+ * ------------------------------------------------------------------------ */
+
+static int
+delta_entry_cmp(const void *a, const void *b)
+{
+	return memcmp((*(DeltaEntry *const *) a)->task_id.data,
+				  (*(DeltaEntry *const *) b)->task_id.data, UUID_LEN);
+}
+
+static Datum
+int8_array(DeltaEntry **entries, int n, size_t offset)
+{
+	Datum	   *d = palloc(sizeof(Datum) * n);
+	int			i;
+
+	for (i = 0; i < n; i++)
+		d[i] = Int64GetDatum(*(int64 *) ((char *) &entries[i]->d + offset));
+	return PointerGetDatum(construct_array(d, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+static void
+status_apply(DeltaEntry **entries, int n)
+{
+	Oid			argtypes[6] = {UUIDOID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID};
+	Oid			arraytypes[6] = {UUIDARRAYOID, INT8ARRAYOID, INT8ARRAYOID,
+	INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
+	Datum		values[6];
+	int			i;
+
+	if (n <= STATUS_FLUSH_ROW_LIMIT)
+	{
+		SPIPlanPtr	plan = status_plan(&plan_update_one,
+									   "UPDATE taskdb.task_status SET"
+									   " runs_total = runs_total OPERATOR(pg_catalog.+) $2,"
+									   " runs_running = runs_running OPERATOR(pg_catalog.+) $3,"
+									   " runs_completed = runs_completed OPERATOR(pg_catalog.+) $4,"
+									   " runs_failed = runs_failed OPERATOR(pg_catalog.+) $5,"
+									   " gates_failed = gates_failed OPERATOR(pg_catalog.+) $6,"
+									   " calculated_at = pg_catalog.now()"
+									   " WHERE task_id OPERATOR(pg_catalog.=) $1",
+									   6, argtypes);
+
+		for (i = 0; i < n; i++)
+		{
+			values[0] = UUIDPGetDatum(&entries[i]->task_id);
+			values[1] = Int64GetDatum(entries[i]->d.runs_total);
+			values[2] = Int64GetDatum(entries[i]->d.runs_running);
+			values[3] = Int64GetDatum(entries[i]->d.runs_completed);
+			values[4] = Int64GetDatum(entries[i]->d.runs_failed);
+			values[5] = Int64GetDatum(entries[i]->d.gates_failed);
+			status_execute(plan, values, false, SPI_OK_UPDATE);
+		}
+		return;
+	}
+
+	/*
+	 * Many tasks: lock their rows in ascending order first (LockRows runs
+	 * above the sort, so locks are taken in task_id order), then update them
+	 * in one statement whose join order no longer matters.
+	 */
+	{
+		Datum	   *ids = palloc(sizeof(Datum) * n);
+
+		for (i = 0; i < n; i++)
+			ids[i] = UUIDPGetDatum(&entries[i]->task_id);
+		values[0] = PointerGetDatum(construct_array(ids, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+	}
+	values[1] = int8_array(entries, n, offsetof(StatusCounters, runs_total));
+	values[2] = int8_array(entries, n, offsetof(StatusCounters, runs_running));
+	values[3] = int8_array(entries, n, offsetof(StatusCounters, runs_completed));
+	values[4] = int8_array(entries, n, offsetof(StatusCounters, runs_failed));
+	values[5] = int8_array(entries, n, offsetof(StatusCounters, gates_failed));
+
+	status_execute(status_plan(&plan_lock_many,
+							   "SELECT 1 FROM taskdb.task_status"
+							   " WHERE task_id OPERATOR(pg_catalog.=) ANY ($1)"
+							   " ORDER BY task_id FOR NO KEY UPDATE",
+							   1, arraytypes),
+				   values, false, SPI_OK_SELECT);
+	status_execute(status_plan(&plan_update_many,
+							   "UPDATE taskdb.task_status s SET"
+							   " runs_total = s.runs_total OPERATOR(pg_catalog.+) d.runs_total,"
+							   " runs_running = s.runs_running OPERATOR(pg_catalog.+) d.runs_running,"
+							   " runs_completed = s.runs_completed OPERATOR(pg_catalog.+) d.runs_completed,"
+							   " runs_failed = s.runs_failed OPERATOR(pg_catalog.+) d.runs_failed,"
+							   " gates_failed = s.gates_failed OPERATOR(pg_catalog.+) d.gates_failed,"
+							   " calculated_at = pg_catalog.now()"
+							   " FROM pg_catalog.unnest($1, $2, $3, $4, $5, $6)"
+							   "   AS d(task_id, runs_total, runs_running, runs_completed, runs_failed, gates_failed)"
+							   " WHERE s.task_id OPERATOR(pg_catalog.=) d.task_id",
+							   6, arraytypes),
+				   values, false, SPI_OK_UPDATE);
+}
+
+static void
+status_flush(void)
+{
+	DeltaLevel *level = delta_top;
+	DeltaEntry **entries;
+	DeltaEntry *e;
+	HASH_SEQ_STATUS seq;
+	MaintainerState st;
+	long		n = 0;
+
+	if (level == NULL)
+		return;
+
+	/* Every subtransaction has committed (merging) or aborted by now. */
+	Assert(level->parent == NULL);
+
+	entries = MemoryContextAlloc(level->cxt,
+								 sizeof(DeltaEntry *) * (hash_get_num_entries(level->deltas) + 1));
+	hash_seq_init(&seq, level->deltas);
+	while ((e = hash_seq_search(&seq)) != NULL)
+	{
+		if (e->d.runs_total != 0 || e->d.runs_running != 0 || e->d.runs_completed != 0 ||
+			e->d.runs_failed != 0 || e->d.gates_failed != 0)
+			entries[n++] = e;
+	}
+	if (n == 0)
+		return;
+	qsort(entries, n, sizeof(DeltaEntry *), delta_entry_cmp);
+
+	maintainer_begin(&st, true);
+	PG_TRY();
+	{
+		/*
+		 * Commit processing has no active snapshot; take one now that the
+		 * isolation level reads as READ COMMITTED (SPI takes a fresh one per
+		 * statement as well).
+		 */
+		PushActiveSnapshot(GetTransactionSnapshot());
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "taskdb: SPI_connect failed");
+		status_apply(entries, (int) n);
+		SPI_finish();
+		PopActiveSnapshot();
+	}
+	PG_FINALLY();
+	{
+		maintainer_end(&st);
+	}
+	PG_END_TRY();
+
+	/* Applied: nothing may be applied twice, even if a callback ran again. */
+	delta_top = NULL;
+}
+
+static void
+status_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
+			status_flush();
+			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PREPARE:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			/* The memory itself goes with TopTransactionContext. */
+			delta_top = NULL;
+			delta_cxt = NULL;
+			break;
+		default:
+			break;
+	}
+}
+
+void
+status_register_callbacks(void)
+{
+	RegisterXactCallback(status_xact_callback, NULL);
+	RegisterSubXactCallback(status_subxact_callback, NULL);
+}
+
+/* ------------------------------------------------------------------------
+ * Triggers
+ * ------------------------------------------------------------------------ */
+
+static TriggerData *
+status_trigger_data(FunctionCallInfo fcinfo, const char *fname)
+{
+	TriggerData *trigdata;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function taskdb.%s() was not called by the trigger manager", fname),
+				 errhint("It is a trigger function installed by the taskdb extension; do not call it directly.")));
+	trigdata = (TriggerData *) fcinfo->context;
+	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function taskdb.%s() must be fired AFTER ... FOR EACH STATEMENT", fname)));
+	return trigdata;
+}
+
+static DeltaSource
+status_source(Relation rel, const char *fname)
+{
+	const char *name = RelationGetRelationName(rel);
+
+	if (RelationGetNamespace(rel) == get_namespace_oid(TASKDB_SCHEMA, true))
+	{
+		if (strcmp(name, "runs") == 0)
+			return SOURCE_RUNS;
+		if (strcmp(name, "gates") == 0)
+			return SOURCE_GATES;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+			 errmsg("function taskdb.%s() fired on table \"%s\"", fname, name),
+			 errdetail("It maintains task_status from taskdb.runs and taskdb.gates only.")));
+	pg_unreachable();
+}
+
+static int
+status_attnum(TupleDesc tupdesc, const char *column)
+{
+	int			attnum = SPI_fnumber(tupdesc, column);
+
+	if (attnum <= 0)
+		elog(ERROR, "taskdb: column \"%s\" not found", column);
+	return attnum;
+}
+
+/* Compare a text datum with a literal without copying it. */
+static inline bool
+text_equals(Datum d, const char *lit, int litlen)
+{
+	text	   *t = DatumGetTextPP(d);
+
+	return VARSIZE_ANY_EXHDR(t) == litlen && memcmp(VARDATA_ANY(t), lit, litlen) == 0;
+}
+
+#define TEXT_EQ(d, lit) text_equals((d), (lit), sizeof(lit) - 1)
+
+/* Fold one transition table into the level, each row counting sign (+1 / -1). */
+static void
+fold_rows(DeltaLevel *level, Tuplestorestate *rows, TupleDesc tupdesc,
+		  DeltaSource source, int sign)
+{
+	int			task_att = status_attnum(tupdesc, "task_id");
+	int			status_att = status_attnum(tupdesc, "status");
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(tupdesc, &TTSOpsMinimalTuple);
+
+	tuplestore_rescan(rows);
+	while (tuplestore_gettupleslot(rows, true, false, slot))
+	{
+		bool		isnull;
+		Datum		status = slot_getattr(slot, status_att, &isnull);
+		Datum		task;
+		DeltaEntry *e;
+
+		if (isnull)
+			continue;			/* NOT NULL makes this unreachable */
+
+		if (source == SOURCE_GATES)
+		{
+			if (!TEXT_EQ(status, "fail"))
+				continue;
+			task = slot_getattr(slot, task_att, &isnull);
+			if (isnull)
+				continue;
+			e = delta_entry(level, DatumGetUUIDP(task));
+			e->d.gates_failed += sign;
+			continue;
+		}
+
+		task = slot_getattr(slot, task_att, &isnull);
+		if (isnull)
+			continue;
+		e = delta_entry(level, DatumGetUUIDP(task));
+		e->d.runs_total += sign;
+		if (TEXT_EQ(status, "running"))
+			e->d.runs_running += sign;
+		else if (TEXT_EQ(status, "completed"))
+			e->d.runs_completed += sign;
+		else if (TEXT_EQ(status, "failed"))
+			e->d.runs_failed += sign;
+	}
+	ExecDropSingleTupleTableSlot(slot);
+}
+
+Datum
+fold_status_delta(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = status_trigger_data(fcinfo, "fold_status_delta");
+	DeltaSource source = status_source(trigdata->tg_relation, "fold_status_delta");
+	TupleDesc	tupdesc = RelationGetDescr(trigdata->tg_relation);
+	DeltaLevel *level;
+
+	if (trigdata->tg_oldtable == NULL && trigdata->tg_newtable == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function taskdb.fold_status_delta() needs transition tables"),
+				 errhint("Create the trigger with REFERENCING OLD TABLE / NEW TABLE.")));
+
+	level = delta_level_current();
+	if (trigdata->tg_oldtable != NULL)
+		fold_rows(level, trigdata->tg_oldtable, tupdesc, source, -1);
+	if (trigdata->tg_newtable != NULL)
+		fold_rows(level, trigdata->tg_newtable, tupdesc, source, +1);
+
+	return PointerGetDatum(NULL);
+}
+
+Datum
+tasks_after_insert(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = status_trigger_data(fcinfo, "tasks_after_insert");
+	TupleDesc	tupdesc = RelationGetDescr(trigdata->tg_relation);
+	Tuplestorestate *rows = trigdata->tg_newtable;
+	int			id_att;
+	TupleTableSlot *slot;
+	Datum	   *ids;
+	int			n = 0;
+	int			cap = 64;
+	Datum		values[1];
+	Oid			argtypes[1] = {UUIDARRAYOID};
+	MaintainerState st;
+
+	if (rows == NULL || !TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function taskdb.tasks_after_insert() must be fired AFTER INSERT with a NEW TABLE")));
+
+	id_att = status_attnum(tupdesc, "id");
+	slot = MakeSingleTupleTableSlot(tupdesc, &TTSOpsMinimalTuple);
+	ids = palloc(sizeof(Datum) * cap);
+	tuplestore_rescan(rows);
+	while (tuplestore_gettupleslot(rows, true, false, slot))
+	{
+		bool		isnull;
+		Datum		id = slot_getattr(slot, id_att, &isnull);
+		pg_uuid_t  *copy;
+
+		if (isnull)
+			continue;
+		if (n == cap)
+		{
+			cap *= 2;
+			ids = repalloc(ids, sizeof(Datum) * cap);
+		}
+		copy = palloc(sizeof(pg_uuid_t));
+		memcpy(copy, DatumGetUUIDP(id), sizeof(pg_uuid_t));
+		ids[n++] = UUIDPGetDatum(copy);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	if (n == 0)
+		return PointerGetDatum(NULL);
+
+	values[0] = PointerGetDatum(construct_array(ids, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+
+	maintainer_begin(&st, false);
+	PG_TRY();
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "taskdb: SPI_connect failed");
+		status_execute(status_plan(&plan_insert_tasks,
+								   "INSERT INTO taskdb.task_status (task_id)"
+								   " SELECT pg_catalog.unnest($1)",
+								   1, argtypes),
+					   values, false, SPI_OK_INSERT);
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		maintainer_end(&st);
+	}
+	PG_END_TRY();
+
+	return PointerGetDatum(NULL);
+}
+
+Datum
+truncate_status(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = status_trigger_data(fcinfo, "truncate_status");
+	DeltaSource source = status_source(trigdata->tg_relation, "truncate_status");
+	MaintainerState st;
+
+	if (!TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function taskdb.truncate_status() must be fired AFTER TRUNCATE")));
+
+	delta_level_reset(delta_level_current(), source == SOURCE_RUNS, source == SOURCE_GATES);
+
+	maintainer_begin(&st, false);
+	PG_TRY();
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "taskdb: SPI_connect failed");
+		if (SPI_execute(source == SOURCE_RUNS
+						? "UPDATE taskdb.task_status SET runs_total = 0, runs_running = 0,"
+						" runs_completed = 0, runs_failed = 0, calculated_at = pg_catalog.now()"
+						" WHERE runs_total OPERATOR(pg_catalog.<>) 0"
+						: "UPDATE taskdb.task_status SET gates_failed = 0,"
+						" calculated_at = pg_catalog.now()"
+						" WHERE gates_failed OPERATOR(pg_catalog.<>) 0",
+						false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "taskdb: resetting task_status after TRUNCATE failed");
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		maintainer_end(&st);
+	}
+	PG_END_TRY();
+
+	return PointerGetDatum(NULL);
+}
+
+/* ------------------------------------------------------------------------
+ * Reading
+ * ------------------------------------------------------------------------ */
+
+Datum
+status_derived(PG_FUNCTION_ARGS)
+{
+	pg_uuid_t  *task_id = PG_GETARG_UUID_P(0);
+	Oid			argtypes[1] = {UUIDOID};
+	Datum		values[1];
+	StatusCounters c;
+	StatusCounters pending;
+	text	   *result = NULL;
+	const char *rule = NULL;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "taskdb: SPI_connect failed");
+	values[0] = UUIDPGetDatum(task_id);
+	status_execute(status_plan(&plan_read_one,
+							   "SELECT runs_total, runs_running, runs_completed, runs_failed,"
+							   " gates_failed, status_derived FROM taskdb.task_status"
+							   " WHERE task_id OPERATOR(pg_catalog.=) $1",
+							   1, argtypes),
+				   values, true, SPI_OK_SELECT);
+	if (SPI_processed == 1)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+
+		if (delta_top != NULL && delta_lookup(task_id, &pending))
+		{
+			c.runs_total = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)) + pending.runs_total;
+			c.runs_running = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull)) + pending.runs_running;
+			c.runs_completed = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull)) + pending.runs_completed;
+			c.runs_failed = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull)) + pending.runs_failed;
+			c.gates_failed = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull)) + pending.gates_failed;
+			rule = status_rule(&c);
+		}
+		else
+		{
+			Datum		d = SPI_getbinval(tup, desc, 6, &isnull);
+
+			if (!isnull)
+				result = (text *) SPI_datumTransfer(d, false, -1);
+		}
+	}
+	SPI_finish();
+
+	if (rule != NULL)
+		PG_RETURN_TEXT_P(cstring_to_text(rule));
+	if (result == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(result);
+}
+
+Datum
+pending_deltas(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo;
+	HTAB	   *seen;
+	HASHCTL		ctl;
+	DeltaLevel *level;
+
+	taskdb_init_materialized_srf(fcinfo);
+	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	if (delta_top == NULL)
+		return (Datum) 0;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(pg_uuid_t);
+	ctl.entrysize = sizeof(pg_uuid_t);
+	ctl.hcxt = CurrentMemoryContext;
+	seen = hash_create("taskdb pending tasks", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	for (level = delta_top; level != NULL; level = level->parent)
+	{
+		HASH_SEQ_STATUS seq;
+		DeltaEntry *e;
+
+		hash_seq_init(&seq, level->deltas);
+		while ((e = hash_seq_search(&seq)) != NULL)
+		{
+			bool		found;
+			StatusCounters c;
+			Datum		values[6];
+			bool		nulls[6] = {false};
+
+			hash_search(seen, &e->task_id, HASH_ENTER, &found);
+			if (found || !delta_lookup(&e->task_id, &c))
+				continue;
+			if (c.runs_total == 0 && c.runs_running == 0 && c.runs_completed == 0 &&
+				c.runs_failed == 0 && c.gates_failed == 0)
+				continue;
+			values[0] = UUIDPGetDatum(&e->task_id);
+			values[1] = Int64GetDatum(c.runs_total);
+			values[2] = Int64GetDatum(c.runs_running);
+			values[3] = Int64GetDatum(c.runs_completed);
+			values[4] = Int64GetDatum(c.runs_failed);
+			values[5] = Int64GetDatum(c.gates_failed);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	return (Datum) 0;
+}
+
+/*
+ * Used by rebuild_status(): the summary it writes already includes the
+ * transaction's own changes, so the pending deltas must not be applied on
+ * top.  Recorded as a reset of the current level, so a rolled-back
+ * subtransaction brings them back.
+ */
+Datum
+void_pending_deltas(PG_FUNCTION_ARGS)
+{
+	delta_level_reset(delta_level_current(), true, true);
+	PG_RETURN_VOID();
+}

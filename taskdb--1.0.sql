@@ -1,0 +1,573 @@
+/* taskdb--1.0.sql — the whole 1.0 install script.
+ *
+ * Reads top to bottom: helper functions the tables' constraints need, the
+ * tables, the C functions that maintain task_status, the triggers that wire
+ * them in, the SQL API, the views, and finally privileges.  Every object has a
+ * COMMENT.  All names are schema-qualified; SQL functions pin search_path.
+ */
+
+\echo Use "CREATE EXTENSION taskdb" to load this file. \quit
+
+/* ------------------------------------------------------------------------
+ * Functions used by constraints and generated columns (must exist first)
+ * ------------------------------------------------------------------------ */
+
+CREATE FUNCTION @extschema@.check_allowed(column_name text, value text, allowed text[])
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'check_allowed'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.check_allowed(text, text, text[]) IS
+'CHECK-constraint helper: true when value is one of allowed, otherwise raises check_violation naming the column, the value and the allowed values.';
+
+CREATE FUNCTION @extschema@.derive_status(runs_total bigint, runs_running bigint,
+                                          runs_completed bigint, runs_failed bigint,
+                                          gates_failed bigint)
+RETURNS text
+AS 'MODULE_PATHNAME', 'derive_status'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.derive_status(bigint, bigint, bigint, bigint, bigint) IS
+'The status_derived rule as a function of a task''s counters: failed if any run failed; pending with no runs; in_progress if any run is running; completed if any run completed and no gate failed; blocked otherwise.';
+
+/* ------------------------------------------------------------------------
+ * Tables
+ * ------------------------------------------------------------------------ */
+
+CREATE TABLE @extschema@.tasks (
+    id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    title           varchar(255) NOT NULL,
+    description     text,
+    status          varchar(20) NOT NULL DEFAULT 'pending',
+    priority        varchar(10) NOT NULL DEFAULT 'medium',
+    policy_version  varchar(20) NOT NULL,
+    feature         varchar(100),
+    owner           varchar(100),
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    updated_at      timestamptz NOT NULL DEFAULT now(),
+    completed_at    timestamptz,
+    summary         text,
+    dependencies    jsonb,
+    metadata        jsonb,
+    CONSTRAINT valid_status CHECK (@extschema@.check_allowed('tasks.status', status,
+        '{pending,in_progress,completed,failed,cancelled,retracted}')),
+    CONSTRAINT valid_priority CHECK (@extschema@.check_allowed('tasks.priority', priority,
+        '{critical,high,medium,low}'))
+);
+COMMENT ON TABLE @extschema@.tasks IS 'Units of automated work. status is what the caller stored; taskdb.task_status holds what the runs and gates say (status_derived).';
+COMMENT ON COLUMN @extschema@.tasks.id IS 'Task id (immutable).';
+COMMENT ON COLUMN @extschema@.tasks.title IS 'Short human title.';
+COMMENT ON COLUMN @extschema@.tasks.description IS 'Free-form description.';
+COMMENT ON COLUMN @extschema@.tasks.status IS 'Stored status: pending, in_progress, completed, failed, cancelled or retracted.';
+COMMENT ON COLUMN @extschema@.tasks.priority IS 'critical, high, medium or low.';
+COMMENT ON COLUMN @extschema@.tasks.policy_version IS 'Version of the policy the task is judged under (required).';
+COMMENT ON COLUMN @extschema@.tasks.feature IS 'Feature the task belongs to.';
+COMMENT ON COLUMN @extschema@.tasks.owner IS 'Who owns the task.';
+COMMENT ON COLUMN @extschema@.tasks.created_at IS 'When the task was created.';
+COMMENT ON COLUMN @extschema@.tasks.updated_at IS 'When the task row was last updated through the API.';
+COMMENT ON COLUMN @extschema@.tasks.completed_at IS 'When the stored status became completed.';
+COMMENT ON COLUMN @extschema@.tasks.summary IS 'Outcome summary.';
+COMMENT ON COLUMN @extschema@.tasks.dependencies IS 'Ids or descriptions of what the task depends on (jsonb).';
+COMMENT ON COLUMN @extschema@.tasks.metadata IS 'Free-form metadata (jsonb).';
+
+CREATE TABLE @extschema@.runs (
+    id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    task_id         uuid NOT NULL REFERENCES @extschema@.tasks (id) ON DELETE CASCADE,
+    status          varchar(20) NOT NULL DEFAULT 'queued',
+    tool_calls      jsonb,
+    metrics         jsonb,
+    started_at      timestamptz,
+    finished_at     timestamptz,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    updated_at      timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT valid_run_status CHECK (@extschema@.check_allowed('runs.status', status,
+        '{queued,running,completed,failed,cancelled}'))
+);
+CREATE INDEX runs_task_id_idx ON @extschema@.runs (task_id);
+COMMENT ON TABLE @extschema@.runs IS 'Attempts at a task. Inserting, updating or deleting runs maintains taskdb.task_status at commit.';
+COMMENT ON COLUMN @extschema@.runs.id IS 'Run id (immutable).';
+COMMENT ON COLUMN @extschema@.runs.task_id IS 'The task this run attempts (immutable once written).';
+COMMENT ON COLUMN @extschema@.runs.status IS 'queued, running, completed, failed or cancelled.';
+COMMENT ON COLUMN @extschema@.runs.tool_calls IS 'Tool calls the run made (jsonb).';
+COMMENT ON COLUMN @extschema@.runs.metrics IS 'Run metrics (jsonb).';
+COMMENT ON COLUMN @extschema@.runs.started_at IS 'When the run started running.';
+COMMENT ON COLUMN @extschema@.runs.finished_at IS 'When the run reached completed, failed or cancelled.';
+COMMENT ON COLUMN @extschema@.runs.created_at IS 'When the run row was created.';
+COMMENT ON COLUMN @extschema@.runs.updated_at IS 'When the run row was last updated through the API.';
+COMMENT ON INDEX @extschema@.runs_task_id_idx IS 'Runs of a task; also serves cascading deletes from tasks.';
+
+CREATE TABLE @extschema@.gates (
+    id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    run_id          uuid NOT NULL REFERENCES @extschema@.runs (id) ON DELETE CASCADE,
+    task_id         uuid NOT NULL,
+    name            varchar(255) NOT NULL,
+    type            varchar(20) NOT NULL,
+    status          varchar(20) NOT NULL DEFAULT 'pending',
+    checks          jsonb,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT valid_gate_type CHECK (@extschema@.check_allowed('gates.type', type,
+        '{lint,policy,security,quality,truth}')),
+    CONSTRAINT valid_gate_status CHECK (@extschema@.check_allowed('gates.status', status,
+        '{pending,pass,fail,skipped}'))
+);
+CREATE INDEX gates_run_id_idx ON @extschema@.gates (run_id);
+COMMENT ON TABLE @extschema@.gates IS 'Checks (lint, policy, security, quality, truth) that judge a run. A failed gate keeps its task from status_derived = completed.';
+COMMENT ON COLUMN @extschema@.gates.id IS 'Gate id (immutable).';
+COMMENT ON COLUMN @extschema@.gates.run_id IS 'The run this gate judges (immutable once written).';
+COMMENT ON COLUMN @extschema@.gates.task_id IS 'The task of the run; filled by taskdb from run_id. A caller-supplied value that differs from the run''s task is refused.';
+COMMENT ON COLUMN @extschema@.gates.name IS 'Gate name.';
+COMMENT ON COLUMN @extschema@.gates.type IS 'lint, policy, security, quality or truth.';
+COMMENT ON COLUMN @extschema@.gates.status IS 'pending, pass, fail or skipped.';
+COMMENT ON COLUMN @extschema@.gates.checks IS 'Individual check results (jsonb).';
+COMMENT ON COLUMN @extschema@.gates.created_at IS 'When the gate row was created.';
+COMMENT ON INDEX @extschema@.gates_run_id_idx IS 'Gates of a run; also serves cascading deletes from runs.';
+
+CREATE TABLE @extschema@.artifacts (
+    id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    task_id         uuid NOT NULL REFERENCES @extschema@.tasks (id) ON DELETE CASCADE,
+    run_id          uuid REFERENCES @extschema@.runs (id) ON DELETE CASCADE,
+    path            text NOT NULL,
+    sha256          text NOT NULL,
+    size_bytes      bigint,
+    media_type      text,
+    content         bytea,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT valid_sha256 CHECK (sha256 ~ '^sha256:[0-9a-f]{64}$'),
+    CONSTRAINT valid_size CHECK (size_bytes IS NULL OR size_bytes >= 0)
+);
+CREATE INDEX artifacts_task_id_idx ON @extschema@.artifacts (task_id);
+CREATE INDEX artifacts_run_id_idx ON @extschema@.artifacts (run_id);
+COMMENT ON TABLE @extschema@.artifacts IS 'Files a run (or task) produced, identified by content hash.';
+COMMENT ON COLUMN @extschema@.artifacts.id IS 'Artifact id (immutable).';
+COMMENT ON COLUMN @extschema@.artifacts.task_id IS 'Owning task; filled from run_id when a run is given (a differing value is refused).';
+COMMENT ON COLUMN @extschema@.artifacts.run_id IS 'Producing run, if any.';
+COMMENT ON COLUMN @extschema@.artifacts.path IS 'Path of the artifact as the run saw it.';
+COMMENT ON COLUMN @extschema@.artifacts.sha256 IS 'Content hash, ''sha256:'' followed by 64 lower-case hex digits.';
+COMMENT ON COLUMN @extschema@.artifacts.size_bytes IS 'Size in bytes.';
+COMMENT ON COLUMN @extschema@.artifacts.media_type IS 'Media (MIME) type.';
+COMMENT ON COLUMN @extschema@.artifacts.content IS 'The content itself, when stored.';
+COMMENT ON COLUMN @extschema@.artifacts.created_at IS 'When the artifact row was created.';
+COMMENT ON INDEX @extschema@.artifacts_task_id_idx IS 'Artifacts of a task; serves cascading deletes from tasks.';
+COMMENT ON INDEX @extschema@.artifacts_run_id_idx IS 'Artifacts of a run; serves cascading deletes from runs.';
+
+/*
+ * The summary: one row per task, maintained by taskdb (never by callers).
+ * Counters are applied as deltas once per transaction, at commit;
+ * status_derived and health_score are generated from the counters so the
+ * rule lives in one place (derive_status).
+ */
+CREATE TABLE @extschema@.task_status (
+    task_id         uuid PRIMARY KEY REFERENCES @extschema@.tasks (id) ON DELETE CASCADE,
+    runs_total      bigint NOT NULL DEFAULT 0,
+    runs_running    bigint NOT NULL DEFAULT 0,
+    runs_completed  bigint NOT NULL DEFAULT 0,
+    runs_failed     bigint NOT NULL DEFAULT 0,
+    gates_failed    bigint NOT NULL DEFAULT 0,
+    status_derived  text GENERATED ALWAYS AS
+        (@extschema@.derive_status(runs_total, runs_running, runs_completed, runs_failed, gates_failed)) STORED,
+    health_score    double precision GENERATED ALWAYS AS
+        (CASE WHEN runs_total > 0 THEN runs_completed::double precision / runs_total ELSE 0 END) STORED,
+    calculated_at   timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT counters_consistent CHECK (
+        runs_running >= 0 AND runs_completed >= 0 AND runs_failed >= 0 AND gates_failed >= 0
+        AND runs_running + runs_completed + runs_failed <= runs_total)
+) WITH (fillfactor = 70);
+CREATE INDEX task_status_derived_idx ON @extschema@.task_status (status_derived, calculated_at);
+COMMENT ON TABLE @extschema@.task_status IS 'Per-task summary maintained incrementally by taskdb at commit; equals the recomputation from runs and gates in every committed state. Not writable by applications.';
+COMMENT ON COLUMN @extschema@.task_status.task_id IS 'The task summarized.';
+COMMENT ON COLUMN @extschema@.task_status.runs_total IS 'Number of runs of the task.';
+COMMENT ON COLUMN @extschema@.task_status.runs_running IS 'Runs with status running.';
+COMMENT ON COLUMN @extschema@.task_status.runs_completed IS 'Runs with status completed.';
+COMMENT ON COLUMN @extschema@.task_status.runs_failed IS 'Runs with status failed.';
+COMMENT ON COLUMN @extschema@.task_status.gates_failed IS 'Gates with status fail, over all runs of the task.';
+COMMENT ON COLUMN @extschema@.task_status.status_derived IS 'failed, pending, in_progress, completed or blocked (see taskdb.derive_status).';
+COMMENT ON COLUMN @extschema@.task_status.health_score IS 'Completed runs / all runs; 0 with no runs.';
+COMMENT ON COLUMN @extschema@.task_status.calculated_at IS 'Start time of the transaction that last changed this row.';
+COMMENT ON INDEX @extschema@.task_status_derived_idx IS 'Counting tasks by status_derived and listing the latest tasks in a status are index scans.';
+
+/* pg_dump keeps the data tables; task_status is rebuilt by the triggers on restore. */
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.tasks', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.runs', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.gates', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.artifacts', '');
+
+/* ------------------------------------------------------------------------
+ * Maintenance functions (C, src/status.c and src/integrity.c)
+ * ------------------------------------------------------------------------ */
+
+CREATE FUNCTION @extschema@.tasks_after_insert()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'tasks_after_insert'
+LANGUAGE C;
+COMMENT ON FUNCTION @extschema@.tasks_after_insert() IS
+'Statement trigger: creates the task_status rows of newly inserted tasks.';
+
+CREATE FUNCTION @extschema@.fold_status_delta()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'fold_status_delta'
+LANGUAGE C;
+COMMENT ON FUNCTION @extschema@.fold_status_delta() IS
+'Statement trigger on runs and gates: folds the transition tables into per-task counter deltas, applied to task_status once at commit.';
+
+CREATE FUNCTION @extschema@.truncate_status()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'truncate_status'
+LANGUAGE C;
+COMMENT ON FUNCTION @extschema@.truncate_status() IS
+'TRUNCATE trigger on runs and gates: zeroes the counters the truncated table feeds and voids their pending deltas.';
+
+CREATE FUNCTION @extschema@.fill_task_id()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'fill_task_id'
+LANGUAGE C;
+COMMENT ON FUNCTION @extschema@.fill_task_id() IS
+'Row trigger on gates and artifacts: fills task_id from run_id and refuses a caller-supplied task_id that differs from the run''s.';
+
+CREATE FUNCTION @extschema@.refuse_key_change()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'refuse_key_change'
+LANGUAGE C;
+COMMENT ON FUNCTION @extschema@.refuse_key_change() IS
+'Row trigger: refuses UPDATEs that change an id or a parent reference (runs.task_id, gates.run_id, gates.task_id, artifacts.task_id, artifacts.run_id).';
+
+CREATE FUNCTION @extschema@.pending_deltas()
+RETURNS TABLE (task_id uuid, runs_total bigint, runs_running bigint,
+               runs_completed bigint, runs_failed bigint, gates_failed bigint)
+AS 'MODULE_PATHNAME', 'pending_deltas'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 10;
+COMMENT ON FUNCTION @extschema@.pending_deltas() IS
+'The counter deltas the current transaction has made and not yet applied to task_status (they are applied at commit). Empty outside a writing transaction.';
+
+CREATE FUNCTION @extschema@.status_derived(task_id uuid)
+RETURNS text
+AS 'MODULE_PATHNAME', 'status_derived'
+LANGUAGE C STRICT STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.status_derived(uuid) IS
+'status_derived of one task, including the calling transaction''s own uncommitted changes; NULL for an unknown task.';
+
+CREATE FUNCTION @extschema@.void_pending_deltas()
+RETURNS void
+AS 'MODULE_PATHNAME', 'void_pending_deltas'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.void_pending_deltas() IS
+'Internal to rebuild_status(): forgets the current transaction''s pending deltas (undone if the enclosing subtransaction rolls back).';
+
+/* ------------------------------------------------------------------------
+ * Triggers
+ * ------------------------------------------------------------------------ */
+
+CREATE TRIGGER tasks_status_insert AFTER INSERT ON @extschema@.tasks
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.tasks_after_insert();
+
+CREATE TRIGGER runs_status_insert AFTER INSERT ON @extschema@.runs
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.fold_status_delta();
+CREATE TRIGGER runs_status_update AFTER UPDATE ON @extschema@.runs
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.fold_status_delta();
+CREATE TRIGGER runs_status_delete AFTER DELETE ON @extschema@.runs
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.fold_status_delta();
+CREATE TRIGGER runs_status_truncate AFTER TRUNCATE ON @extschema@.runs
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.truncate_status();
+
+CREATE TRIGGER gates_fill_task_id BEFORE INSERT ON @extschema@.gates
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.fill_task_id();
+CREATE TRIGGER gates_status_insert AFTER INSERT ON @extschema@.gates
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.fold_status_delta();
+CREATE TRIGGER gates_status_update AFTER UPDATE ON @extschema@.gates
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.fold_status_delta();
+CREATE TRIGGER gates_status_delete AFTER DELETE ON @extschema@.gates
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.fold_status_delta();
+CREATE TRIGGER gates_status_truncate AFTER TRUNCATE ON @extschema@.gates
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.truncate_status();
+
+CREATE TRIGGER artifacts_fill_task_id BEFORE INSERT ON @extschema@.artifacts
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.fill_task_id();
+
+/* Immutable keys: the WHEN clause keeps ordinary updates free of any call. */
+CREATE TRIGGER tasks_immutable_keys BEFORE UPDATE OF id ON @extschema@.tasks
+    FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id)
+    EXECUTE FUNCTION @extschema@.refuse_key_change();
+CREATE TRIGGER runs_immutable_keys BEFORE UPDATE OF id, task_id ON @extschema@.runs
+    FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id OR OLD.task_id IS DISTINCT FROM NEW.task_id)
+    EXECUTE FUNCTION @extschema@.refuse_key_change();
+CREATE TRIGGER gates_immutable_keys BEFORE UPDATE OF id, run_id, task_id ON @extschema@.gates
+    FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id OR OLD.run_id IS DISTINCT FROM NEW.run_id
+                       OR OLD.task_id IS DISTINCT FROM NEW.task_id)
+    EXECUTE FUNCTION @extschema@.refuse_key_change();
+CREATE TRIGGER artifacts_immutable_keys BEFORE UPDATE OF id, task_id, run_id ON @extschema@.artifacts
+    FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id OR OLD.task_id IS DISTINCT FROM NEW.task_id
+                       OR OLD.run_id IS DISTINCT FROM NEW.run_id)
+    EXECUTE FUNCTION @extschema@.refuse_key_change();
+
+/* ------------------------------------------------------------------------
+ * Views
+ * ------------------------------------------------------------------------ */
+
+/*
+ * The stored summary plus the calling transaction's not-yet-applied deltas,
+ * so a transaction reads its own writes.  Outside a writing transaction
+ * pending_deltas() is empty and this is a primary-key join.
+ */
+CREATE VIEW @extschema@.task_status_derived AS
+SELECT s.task_id,
+       t.status AS stored_status,
+       CASE WHEN p.task_id IS NULL THEN s.status_derived
+            ELSE @extschema@.derive_status(s.runs_total + p.runs_total,
+                                           s.runs_running + p.runs_running,
+                                           s.runs_completed + p.runs_completed,
+                                           s.runs_failed + p.runs_failed,
+                                           s.gates_failed + p.gates_failed)
+       END AS status_derived,
+       CASE WHEN p.task_id IS NULL THEN s.health_score
+            WHEN s.runs_total + p.runs_total > 0
+            THEN (s.runs_completed + p.runs_completed)::double precision / (s.runs_total + p.runs_total)
+            ELSE 0
+       END AS health_score,
+       s.calculated_at,
+       s.runs_total + COALESCE(p.runs_total, 0) AS runs_total,
+       s.runs_running + COALESCE(p.runs_running, 0) AS runs_running,
+       s.runs_completed + COALESCE(p.runs_completed, 0) AS runs_completed,
+       s.runs_failed + COALESCE(p.runs_failed, 0) AS runs_failed,
+       s.gates_failed + COALESCE(p.gates_failed, 0) AS gates_failed
+FROM @extschema@.task_status s
+JOIN @extschema@.tasks t ON t.id = s.task_id
+LEFT JOIN @extschema@.pending_deltas() p ON p.task_id = s.task_id;
+COMMENT ON VIEW @extschema@.task_status_derived IS
+'Every task''s status_derived, health_score and counters, including the current transaction''s own uncommitted changes.';
+
+CREATE VIEW @extschema@.task_status_derived_mv AS
+SELECT task_id, stored_status, status_derived, health_score, calculated_at
+FROM @extschema@.task_status_derived;
+COMMENT ON VIEW @extschema@.task_status_derived_mv IS
+'Compatibility view with the columns of the original plan''s materialized view task_status_derived_mv; always current, never needs REFRESH.';
+
+/* ------------------------------------------------------------------------
+ * API (mirrors the earlier TaskDB: createTask, createRun, createGate, getSystemStats)
+ * ------------------------------------------------------------------------ */
+
+CREATE FUNCTION @extschema@.create_task(
+    title text,
+    policy_version text,
+    description text DEFAULT NULL,
+    priority text DEFAULT 'medium',
+    status text DEFAULT 'pending',
+    feature text DEFAULT NULL,
+    owner text DEFAULT NULL,
+    summary text DEFAULT NULL,
+    dependencies jsonb DEFAULT NULL,
+    metadata jsonb DEFAULT NULL)
+RETURNS uuid
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    INSERT INTO @extschema@.tasks (title, policy_version, description, priority, status,
+                                   feature, owner, summary, dependencies, metadata, completed_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+            CASE WHEN $5 OPERATOR(pg_catalog.=) 'completed' THEN pg_catalog.now() END)
+    RETURNING id;
+$$;
+COMMENT ON FUNCTION @extschema@.create_task(text, text, text, text, text, text, text, text, jsonb, jsonb) IS
+'Creates a task and returns its id (createTask). title and policy_version are required.';
+
+CREATE FUNCTION @extschema@.create_run(
+    task_id uuid,
+    status text DEFAULT 'queued',
+    tool_calls jsonb DEFAULT NULL,
+    metrics jsonb DEFAULT NULL)
+RETURNS uuid
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    INSERT INTO @extschema@.runs (task_id, status, tool_calls, metrics, started_at, finished_at)
+    VALUES ($1, $2, $3, $4,
+            CASE WHEN $2 OPERATOR(pg_catalog.<>) 'queued' THEN pg_catalog.now() END,
+            CASE WHEN $2 OPERATOR(pg_catalog.=) ANY ('{completed,failed,cancelled}'::text[])
+                 THEN pg_catalog.now() END)
+    RETURNING id;
+$$;
+COMMENT ON FUNCTION @extschema@.create_run(uuid, text, jsonb, jsonb) IS
+'Creates a run of a task and returns its id (createRun).';
+
+CREATE FUNCTION @extschema@.create_gate(
+    run_id uuid,
+    name text,
+    type text,
+    status text DEFAULT 'pending',
+    checks jsonb DEFAULT NULL)
+RETURNS uuid
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    INSERT INTO @extschema@.gates (run_id, name, type, status, checks)
+    VALUES ($1, $2, $3, $4, $5)
+    RETURNING id;
+$$;
+COMMENT ON FUNCTION @extschema@.create_gate(uuid, text, text, text, jsonb) IS
+'Creates a gate on a run and returns its id (createGate); task_id is taken from the run.';
+
+CREATE FUNCTION @extschema@.set_run_status(run_id uuid, status text)
+RETURNS @extschema@.runs
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r @extschema@.runs;
+BEGIN
+    UPDATE @extschema@.runs AS x
+       SET status = set_run_status.status,
+           started_at = CASE WHEN set_run_status.status OPERATOR(pg_catalog.<>) 'queued'
+                             THEN COALESCE(x.started_at, pg_catalog.now()) END,
+           finished_at = CASE WHEN set_run_status.status OPERATOR(pg_catalog.=)
+                                   ANY ('{completed,failed,cancelled}'::text[])
+                              THEN pg_catalog.now() END,
+           updated_at = pg_catalog.now()
+     WHERE x.id OPERATOR(pg_catalog.=) set_run_status.run_id
+    RETURNING x.* INTO r;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'run % does not exist', run_id
+            USING ERRCODE = 'no_data_found',
+                  HINT = 'Pass the id returned by taskdb.create_run().';
+    END IF;
+    RETURN r;
+END;
+$$;
+COMMENT ON FUNCTION @extschema@.set_run_status(uuid, text) IS
+'Sets a run''s status (stamping started_at / finished_at) and returns the updated row.';
+
+CREATE FUNCTION @extschema@.set_gate_status(gate_id uuid, status text)
+RETURNS @extschema@.gates
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    g @extschema@.gates;
+BEGIN
+    UPDATE @extschema@.gates AS x
+       SET status = set_gate_status.status
+     WHERE x.id OPERATOR(pg_catalog.=) set_gate_status.gate_id
+    RETURNING x.* INTO g;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'gate % does not exist', gate_id
+            USING ERRCODE = 'no_data_found',
+                  HINT = 'Pass the id returned by taskdb.create_gate().';
+    END IF;
+    RETURN g;
+END;
+$$;
+COMMENT ON FUNCTION @extschema@.set_gate_status(uuid, text) IS
+'Sets a gate''s status and returns the updated row.';
+
+CREATE FUNCTION @extschema@.system_stats()
+RETURNS TABLE (entity text, status text, count bigint)
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT 'tasks', 'total', pg_catalog.count(*) FROM @extschema@.tasks
+    UNION ALL
+    SELECT * FROM (SELECT 'tasks', t.status::text, pg_catalog.count(*)
+                     FROM @extschema@.tasks t GROUP BY t.status ORDER BY 2) a
+    UNION ALL
+    SELECT 'runs', 'total', pg_catalog.count(*) FROM @extschema@.runs
+    UNION ALL
+    SELECT * FROM (SELECT 'runs', r.status::text, pg_catalog.count(*)
+                     FROM @extschema@.runs r GROUP BY r.status ORDER BY 2) b
+    UNION ALL
+    SELECT 'gates', 'total', pg_catalog.count(*) FROM @extschema@.gates
+    UNION ALL
+    SELECT * FROM (SELECT 'gates', g.status::text, pg_catalog.count(*)
+                     FROM @extschema@.gates g GROUP BY g.status ORDER BY 2) c
+    UNION ALL
+    SELECT 'artifacts', 'total', pg_catalog.count(*) FROM @extschema@.artifacts
+    UNION ALL
+    SELECT * FROM (SELECT 'status_derived', d.status_derived, pg_catalog.count(*)
+                     FROM @extschema@.task_status d GROUP BY d.status_derived ORDER BY 2) e;
+$$;
+COMMENT ON FUNCTION @extschema@.system_stats() IS
+'Totals per table and per status (getSystemStats): one row per (entity, status), status = ''total'' for the table total; status_derived counts come from the summary.';
+
+CREATE FUNCTION @extschema@.rebuild_status()
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    changed bigint := 0;
+    n bigint;
+BEGIN
+    /*
+     * Block writers for the duration: a summary computed from one snapshot
+     * must not be overwritten by, or overwrite, a concurrent commit's deltas.
+     */
+    LOCK TABLE @extschema@.tasks, @extschema@.runs, @extschema@.gates IN SHARE MODE;
+    LOCK TABLE @extschema@.task_status IN SHARE ROW EXCLUSIVE MODE;
+
+    CREATE TEMP TABLE taskdb_rebuild ON COMMIT DROP AS
+    SELECT t.id AS task_id,
+           COALESCE(r.total, 0) AS runs_total,
+           COALESCE(r.running, 0) AS runs_running,
+           COALESCE(r.completed, 0) AS runs_completed,
+           COALESCE(r.failed, 0) AS runs_failed,
+           COALESCE(g.failed, 0) AS gates_failed
+      FROM @extschema@.tasks t
+      LEFT JOIN (SELECT x.task_id,
+                        pg_catalog.count(*) AS total,
+                        pg_catalog.count(*) FILTER (WHERE x.status OPERATOR(pg_catalog.=) 'running') AS running,
+                        pg_catalog.count(*) FILTER (WHERE x.status OPERATOR(pg_catalog.=) 'completed') AS completed,
+                        pg_catalog.count(*) FILTER (WHERE x.status OPERATOR(pg_catalog.=) 'failed') AS failed
+                   FROM @extschema@.runs x GROUP BY x.task_id) r ON r.task_id OPERATOR(pg_catalog.=) t.id
+      LEFT JOIN (SELECT x.task_id, pg_catalog.count(*) AS failed
+                   FROM @extschema@.gates y JOIN @extschema@.runs x ON x.id OPERATOR(pg_catalog.=) y.run_id
+                  WHERE y.status OPERATOR(pg_catalog.=) 'fail'
+                  GROUP BY x.task_id) g ON g.task_id OPERATOR(pg_catalog.=) t.id;
+
+    DELETE FROM @extschema@.task_status s
+     WHERE NOT EXISTS (SELECT 1 FROM taskdb_rebuild b WHERE b.task_id OPERATOR(pg_catalog.=) s.task_id);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    changed := changed + n;
+
+    UPDATE @extschema@.task_status s
+       SET runs_total = b.runs_total, runs_running = b.runs_running,
+           runs_completed = b.runs_completed, runs_failed = b.runs_failed,
+           gates_failed = b.gates_failed, calculated_at = pg_catalog.now()
+      FROM taskdb_rebuild b
+     WHERE b.task_id OPERATOR(pg_catalog.=) s.task_id
+       AND (s.runs_total, s.runs_running, s.runs_completed, s.runs_failed, s.gates_failed)
+           IS DISTINCT FROM
+           (b.runs_total, b.runs_running, b.runs_completed, b.runs_failed, b.gates_failed);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    changed := changed + n;
+
+    INSERT INTO @extschema@.task_status (task_id, runs_total, runs_running, runs_completed,
+                                         runs_failed, gates_failed)
+    SELECT b.task_id, b.runs_total, b.runs_running, b.runs_completed, b.runs_failed, b.gates_failed
+      FROM taskdb_rebuild b
+     WHERE NOT EXISTS (SELECT 1 FROM @extschema@.task_status s
+                        WHERE s.task_id OPERATOR(pg_catalog.=) b.task_id);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    changed := changed + n;
+
+    DROP TABLE taskdb_rebuild;
+    /* The rebuilt rows already include this transaction's own changes. */
+    PERFORM @extschema@.void_pending_deltas();
+    RETURN changed;
+END;
+$$;
+COMMENT ON FUNCTION @extschema@.rebuild_status() IS
+'Repair: recomputes every task_status row from tasks, runs and gates (inserting missing rows, deleting orphans) and returns how many rows changed. Blocks writers of tasks, runs and gates while it runs.';
+
+/* ------------------------------------------------------------------------
+ * Privileges: nothing is granted to PUBLIC beyond PostgreSQL's defaults for
+ * functions; the repair function is for the extension owner only.
+ * ------------------------------------------------------------------------ */
+
+REVOKE ALL ON FUNCTION @extschema@.rebuild_status() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.void_pending_deltas() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.tasks_after_insert() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.fold_status_delta() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.truncate_status() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.fill_task_id() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.refuse_key_change() FROM PUBLIC;
