@@ -58,29 +58,54 @@ integrity_attnum(TupleDesc tupdesc, const char *column)
 	return attnum;
 }
 
+/* What fill_task_id looks up once per statement (kept in fn_extra). */
+typedef struct RunLookup
+{
+	Oid			runs;
+	Oid			pkey;
+	int			id_att;
+	int			task_att;
+} RunLookup;
+
+static RunLookup *
+run_lookup(FunctionCallInfo fcinfo)
+{
+	RunLookup  *lookup = (RunLookup *) fcinfo->flinfo->fn_extra;
+
+	if (lookup == NULL)
+	{
+		Relation	runs = table_open(taskdb_relation_oid("runs", false), AccessShareLock);
+
+		lookup = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(RunLookup));
+		lookup->runs = RelationGetRelid(runs);
+		lookup->pkey = RelationGetPrimaryKeyIndex(runs);
+		lookup->id_att = integrity_attnum(RelationGetDescr(runs), "id");
+		lookup->task_att = integrity_attnum(RelationGetDescr(runs), "task_id");
+		table_close(runs, NoLock);
+		if (!OidIsValid(lookup->pkey))
+			elog(ERROR, "taskdb: taskdb.runs has no primary key");
+		fcinfo->flinfo->fn_extra = lookup;
+	}
+	return lookup;
+}
+
 /* The task of a run, or false if no run with that id is visible. */
 static bool
-run_task_id(Datum run_id, pg_uuid_t *task_id)
+run_task_id(RunLookup *lookup, Datum run_id, pg_uuid_t *task_id)
 {
-	Relation	runs = table_open(taskdb_relation_oid("runs", false), AccessShareLock);
-	Oid			pkey = RelationGetPrimaryKeyIndex(runs);
-	int			id_att = integrity_attnum(RelationGetDescr(runs), "id");
-	int			task_att = integrity_attnum(RelationGetDescr(runs), "task_id");
+	Relation	runs = table_open(lookup->runs, AccessShareLock);
 	ScanKeyData key;
 	SysScanDesc scan;
 	HeapTuple	tup;
 	bool		found = false;
 
-	if (!OidIsValid(pkey))
-		elog(ERROR, "taskdb: taskdb.runs has no primary key");
-
-	ScanKeyInit(&key, id_att, BTEqualStrategyNumber, F_UUID_EQ, run_id);
-	scan = systable_beginscan(runs, pkey, true, SnapshotSelf, 1, &key);
+	ScanKeyInit(&key, lookup->id_att, BTEqualStrategyNumber, F_UUID_EQ, run_id);
+	scan = systable_beginscan(runs, lookup->pkey, true, SnapshotSelf, 1, &key);
 	tup = systable_getnext(scan);
 	if (HeapTupleIsValid(tup))
 	{
 		bool		isnull;
-		Datum		d = heap_getattr(tup, task_att, RelationGetDescr(runs), &isnull);
+		Datum		d = heap_getattr(tup, lookup->task_att, RelationGetDescr(runs), &isnull);
 
 		if (!isnull)
 		{
@@ -135,7 +160,7 @@ fill_task_id(PG_FUNCTION_ARGS)
 		return PointerGetDatum(tuple);	/* an artifact of the task itself */
 
 	task_id = palloc(sizeof(pg_uuid_t));
-	if (!run_task_id(run_id, task_id))
+	if (!run_task_id(run_lookup(fcinfo), run_id, task_id))
 		ereport(ERROR,
 				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
 				 errmsg("run %s does not exist", uuid_string(run_id)),
@@ -224,43 +249,61 @@ refuse_key_change(PG_FUNCTION_ARGS)
  * CHECK (x IN (...)) failure names only the constraint; this names the
  * column, the value and what is allowed.
  */
+/* check_allowed's allowed list, deconstructed once per query (fn_extra). */
+typedef struct AllowedCache
+{
+	ArrayType  *array;			/* copy of the list it was built from */
+	int			n;
+	text	  **elems;
+} AllowedCache;
+
 Datum
 check_allowed(PG_FUNCTION_ARGS)
 {
-	text	   *column = PG_GETARG_TEXT_PP(0);
 	text	   *value = PG_GETARG_TEXT_PP(1);
-	ArrayType  *allowed = PG_GETARG_ARRAYTYPE_P(2);
-	Datum	   *elems;
-	bool	   *nulls;
-	int			n;
+	ArrayType  *arg = PG_GETARG_ARRAYTYPE_P(2);
+	AllowedCache *cache = (AllowedCache *) fcinfo->flinfo->fn_extra;
 	int			i;
 	StringInfoData list;
 
-	deconstruct_array(allowed, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
-	for (i = 0; i < n; i++)
+	/* In a CHECK constraint the list is a constant: compare bytes, rebuild rarely. */
+	if (cache == NULL || VARSIZE(cache->array) != VARSIZE(arg) ||
+		memcmp(cache->array, arg, VARSIZE(arg)) != 0)
 	{
-		text	   *a;
+		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		ArrayType  *allowed = PG_GETARG_ARRAYTYPE_P_COPY(2);
+		Datum	   *elems;
+		bool	   *nulls;
+		int			n;
 
-		if (nulls[i])
-			continue;
-		a = DatumGetTextPP(elems[i]);
+		deconstruct_array(allowed, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+		cache = palloc(sizeof(AllowedCache));
+		cache->array = allowed;
+		cache->elems = palloc(sizeof(text *) * Max(n, 1));
+		cache->n = 0;
+		for (i = 0; i < n; i++)
+			if (!nulls[i])
+				cache->elems[cache->n++] = DatumGetTextPP(elems[i]);
+		fcinfo->flinfo->fn_extra = cache;
+		MemoryContextSwitchTo(old);
+	}
+
+	for (i = 0; i < cache->n; i++)
+	{
+		text	   *a = cache->elems[i];
+
 		if (VARSIZE_ANY_EXHDR(a) == VARSIZE_ANY_EXHDR(value) &&
 			memcmp(VARDATA_ANY(a), VARDATA_ANY(value), VARSIZE_ANY_EXHDR(a)) == 0)
 			PG_RETURN_BOOL(true);
 	}
 
 	initStringInfo(&list);
-	for (i = 0; i < n; i++)
-	{
-		if (nulls[i])
-			continue;
-		appendStringInfo(&list, "%s%s", list.len > 0 ? ", " : "",
-						 TextDatumGetCString(elems[i]));
-	}
+	for (i = 0; i < cache->n; i++)
+		appendStringInfo(&list, "%s%s", i > 0 ? ", " : "", text_to_cstring(cache->elems[i]));
 	ereport(ERROR,
 			(errcode(ERRCODE_CHECK_VIOLATION),
 			 errmsg("invalid value \"%s\" for %s",
-					text_to_cstring(value), text_to_cstring(column)),
+					text_to_cstring(value), text_to_cstring(PG_GETARG_TEXT_PP(0))),
 			 errdetail("Allowed values are: %s.", list.data),
 			 errhint("Use one of the allowed values; they are case-sensitive.")));
 	PG_RETURN_BOOL(false);

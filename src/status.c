@@ -470,7 +470,9 @@ status_apply(DeltaEntry **entries, int n)
 							   " runs_failed = s.runs_failed OPERATOR(pg_catalog.+) d.runs_failed,"
 							   " gates_failed = s.gates_failed OPERATOR(pg_catalog.+) d.gates_failed,"
 							   " calculated_at = pg_catalog.now()"
-							   " FROM pg_catalog.unnest($1, $2, $3, $4, $5, $6)"
+							   " FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
+							   "   pg_catalog.unnest($3), pg_catalog.unnest($4),"
+							   "   pg_catalog.unnest($5), pg_catalog.unnest($6))"
 							   "   AS d(task_id, runs_total, runs_running, runs_completed, runs_failed, gates_failed)"
 							   " WHERE s.task_id OPERATOR(pg_catalog.=) d.task_id",
 							   6, arraytypes),

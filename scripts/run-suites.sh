@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Runs every test suite against the cluster described by the libpq
+# environment (scripts/test.sh provides a throwaway one) and prints
+# "N passed, N failed".  Counts one test per pg_regress file, isolation spec,
+# pgTAP file, and script test.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+
+passed=0
+failed=0
+failures=()
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+
+# Count "... ok" / "... FAILED" lines of pg_regress and pg_isolation_regress.
+count_regress() {
+	local out=$1 p f
+	p=$(grep -cE '\.\.\. ok' "$out")
+	f=$(grep -cE '\.\.\. (FAILED|failed)' "$out")
+	passed=$((passed + p))
+	failed=$((failed + f))
+	grep -E '\.\.\. (FAILED|failed)' "$out" | while read -r line; do echo "FAILED: $line"; done
+	[ "$f" -eq 0 ] || failures+=("$(grep -E '\.\.\. (FAILED|failed)' "$out" | tr -s ' ')")
+}
+
+run_step() {
+	local name=$1
+	shift
+	echo "=== $name"
+	if "$@" >"$log/step.out" 2>&1; then
+		passed=$((passed + 1))
+		tail -n 3 "$log/step.out"
+		echo "ok - $name"
+	else
+		failed=$((failed + 1))
+		failures+=("$name")
+		cat "$log/step.out"
+		echo "not ok - $name"
+	fi
+}
+
+echo "=== pg_regress (sql/)"
+make -s installcheck ISOLATION= >"$log/regress.out" 2>&1
+cat "$log/regress.out"
+count_regress "$log/regress.out"
+[ -f regression.diffs ] && cat regression.diffs
+
+echo "=== isolation (specs/)"
+make -s installcheck REGRESS= >"$log/iso.out" 2>&1
+cat "$log/iso.out"
+count_regress "$log/iso.out"
+[ -f output_iso/regression.diffs ] && cat output_iso/regression.diffs
+
+echo "=== pgTAP (test/pgtap/)"
+psql -X -q -c 'DROP DATABASE IF EXISTS taskdb_pgtap' -c 'CREATE DATABASE taskdb_pgtap' postgres
+for f in test/pgtap/*.sql; do
+	[ -e "$f" ] || continue
+	if pg_prove -d taskdb_pgtap "$f" >"$log/tap.out" 2>&1; then
+		passed=$((passed + 1))
+		echo "ok - $f"
+	else
+		failed=$((failed + 1))
+		failures+=("$f")
+		cat "$log/tap.out"
+		echo "not ok - $f"
+	fi
+done
+
+for t in test/scripts/*.sh test/differential/run.sh; do
+	[ -e "$t" ] || continue
+	run_step "$t" bash "$t"
+done
+
+echo
+if [ "$failed" -gt 0 ]; then
+	echo "failures:"
+	printf '  %s\n' "${failures[@]}"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# pg_dump / pg_restore round trip: the data tables are extension
+# configuration tables, so a dump keeps their rows; task_status is not dumped
+# but rebuilt by the triggers while the rows load.  The restored database must
+# hold the same rows and the same status for every task.
+set -euo pipefail
+src=taskdb_dump_src
+dst=taskdb_dump_dst
+dump=$(mktemp)
+trap 'rm -f "$dump"' EXIT
+
+psql -X -q -v ON_ERROR_STOP=1 postgres <<SQL
+DROP DATABASE IF EXISTS $src;
+DROP DATABASE IF EXISTS $dst;
+CREATE DATABASE $src;
+CREATE DATABASE $dst;
+SQL
+
+psql -X -q -v ON_ERROR_STOP=1 -d "$src" <<'SQL'
+CREATE EXTENSION taskdb;
+-- 200 tasks with runs and gates in every state, set-based.
+INSERT INTO taskdb.tasks (title, policy_version, priority)
+SELECT 'task ' || i, '1.1.0', (ARRAY['critical','high','medium','low'])[1 + i % 4]
+FROM generate_series(1, 200) i;
+INSERT INTO taskdb.runs (task_id, status)
+SELECT t.id, (ARRAY['queued','running','completed','failed','cancelled'])[1 + (abs(hashtext(t.title || r)) % 5)]
+FROM taskdb.tasks t, generate_series(1, (abs(hashtext(t.title)) % 4)) r;
+INSERT INTO taskdb.gates (run_id, name, type, status)
+SELECT r.id, 'g' || g, 'lint', (ARRAY['pending','pass','fail','skipped'])[1 + (abs(hashtext(r.id::text || g)) % 4)]
+FROM taskdb.runs r, generate_series(1, 2) g;
+INSERT INTO taskdb.artifacts (task_id, path, sha256)
+SELECT id, '/out/' || title, 'sha256:' || encode(sha256(title::bytea), 'hex') FROM taskdb.tasks;
+SQL
+
+fingerprint() {
+	psql -X -At -v ON_ERROR_STOP=1 -d "$1" <<'SQL'
+SELECT 'tasks ' || count(*) || ' ' || md5(string_agg(t::text, '|' ORDER BY id)) FROM taskdb.tasks t;
+SELECT 'runs ' || count(*) || ' ' || md5(string_agg(r::text, '|' ORDER BY id)) FROM taskdb.runs r;
+SELECT 'gates ' || count(*) || ' ' || md5(string_agg(g::text, '|' ORDER BY id)) FROM taskdb.gates g;
+SELECT 'artifacts ' || count(*) || ' ' || md5(string_agg(a::text, '|' ORDER BY id)) FROM taskdb.artifacts a;
+SELECT 'status ' || count(*) || ' ' || md5(string_agg(concat_ws(',', task_id, runs_total, runs_running,
+       runs_completed, runs_failed, gates_failed, status_derived, health_score), '|' ORDER BY task_id))
+FROM taskdb.task_status;
+SELECT 'by_status ' || string_agg(status_derived || '=' || n, ' ' ORDER BY status_derived)
+FROM (SELECT status_derived, count(*) n FROM taskdb.task_status GROUP BY 1) s;
+SQL
+}
+
+before=$(fingerprint "$src")
+pg_dump -Fc -d "$src" -f "$dump"
+pg_restore --exit-on-error -d "$dst" "$dump"
+after=$(fingerprint "$dst")
+
+echo "$before"
+if [ "$before" != "$after" ]; then
+	echo "restored database differs:"
+	diff <(echo "$before") <(echo "$after") || true
+	exit 1
+fi
+# The dataset must exercise more than one status, or the comparison proves little.
+distinct=$(psql -X -At -d "$dst" -c 'SELECT count(DISTINCT status_derived) FROM taskdb.task_status')
+[ "$distinct" -ge 4 ] || { echo "dataset covers only $distinct statuses"; exit 1; }
+psql -X -q -c "DROP DATABASE $src" -c "DROP DATABASE $dst" postgres
+echo "dump/restore: identical data and status for every task"
