@@ -6,5 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh
-exec pg_virtualenv -o max_prepared_transactions=10 -o deadlock_timeout=100ms \
+exec pg_virtualenv -t -o max_prepared_transactions=10 -o deadlock_timeout=100ms \
 	scripts/run-suites.sh

@@ -403,6 +403,28 @@ int8_array(DeltaEntry **entries, int n, size_t offset)
 	return PointerGetDatum(construct_array(d, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
 
+/*
+ * The SET items that recompute status_derived, health_score and
+ * calculated_at from the row's old counters (prefix P, e.g. "s.") plus the
+ * deltas (SQL expressions DT..DG).  SET expressions see the old row, hence
+ * the sums; calculated_at moves only when status_derived changes.
+ */
+#define STATUS_NEW(P, DT, DR, DC, DF, DG) \
+	"taskdb.derive_status(" P "runs_total OPERATOR(pg_catalog.+) " DT ", " \
+	P "runs_running OPERATOR(pg_catalog.+) " DR ", " \
+	P "runs_completed OPERATOR(pg_catalog.+) " DC ", " \
+	P "runs_failed OPERATOR(pg_catalog.+) " DF ", " \
+	P "gates_failed OPERATOR(pg_catalog.+) " DG ")"
+#define STATUS_SET_DERIVED(P, DT, DR, DC, DF, DG) \
+	" status_derived = " STATUS_NEW(P, DT, DR, DC, DF, DG) "," \
+	" health_score = CASE WHEN " P "runs_total OPERATOR(pg_catalog.+) " DT " OPERATOR(pg_catalog.>) 0" \
+	"   THEN (" P "runs_completed OPERATOR(pg_catalog.+) " DC ")::pg_catalog.float8" \
+	"        OPERATOR(pg_catalog./) (" P "runs_total OPERATOR(pg_catalog.+) " DT ")" \
+	"   ELSE 0 END," \
+	" calculated_at = CASE WHEN " STATUS_NEW(P, DT, DR, DC, DF, DG) \
+	"   OPERATOR(pg_catalog.=) " P "status_derived THEN " P "calculated_at" \
+	"   ELSE pg_catalog.now() END"
+
 static void
 status_apply(DeltaEntry **entries, int n)
 {
@@ -421,7 +443,7 @@ status_apply(DeltaEntry **entries, int n)
 									   " runs_completed = runs_completed OPERATOR(pg_catalog.+) $4,"
 									   " runs_failed = runs_failed OPERATOR(pg_catalog.+) $5,"
 									   " gates_failed = gates_failed OPERATOR(pg_catalog.+) $6,"
-									   " calculated_at = pg_catalog.now()"
+									   STATUS_SET_DERIVED("", "$2", "$3", "$4", "$5", "$6")
 									   " WHERE task_id OPERATOR(pg_catalog.=) $1",
 									   6, argtypes);
 
@@ -469,7 +491,8 @@ status_apply(DeltaEntry **entries, int n)
 							   " runs_completed = s.runs_completed OPERATOR(pg_catalog.+) d.runs_completed,"
 							   " runs_failed = s.runs_failed OPERATOR(pg_catalog.+) d.runs_failed,"
 							   " gates_failed = s.gates_failed OPERATOR(pg_catalog.+) d.gates_failed,"
-							   " calculated_at = pg_catalog.now()"
+							   STATUS_SET_DERIVED("s.", "d.runs_total", "d.runs_running",
+												  "d.runs_completed", "d.runs_failed", "d.gates_failed")
 							   " FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
 							   "   pg_catalog.unnest($3), pg_catalog.unnest($4),"
 							   "   pg_catalog.unnest($5), pg_catalog.unnest($6))"
@@ -785,10 +808,12 @@ truncate_status(PG_FUNCTION_ARGS)
 			elog(ERROR, "taskdb: SPI_connect failed");
 		if (SPI_execute(source == SOURCE_RUNS
 						? "UPDATE taskdb.task_status SET runs_total = 0, runs_running = 0,"
-						" runs_completed = 0, runs_failed = 0, calculated_at = pg_catalog.now()"
+						" runs_completed = 0, runs_failed = 0,"
+						STATUS_SET_DERIVED("", "(- runs_total)", "(- runs_running)",
+										   "(- runs_completed)", "(- runs_failed)", "0")
 						" WHERE runs_total OPERATOR(pg_catalog.<>) 0"
 						: "UPDATE taskdb.task_status SET gates_failed = 0,"
-						" calculated_at = pg_catalog.now()"
+						STATUS_SET_DERIVED("", "0", "0", "0", "0", "(- gates_failed)")
 						" WHERE gates_failed OPERATOR(pg_catalog.<>) 0",
 						false, 0) != SPI_OK_UPDATE)
 			elog(ERROR, "taskdb: resetting task_status after TRUNCATE failed");
