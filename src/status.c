@@ -46,6 +46,10 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
@@ -56,8 +60,10 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -98,7 +104,6 @@ static SPIPlanPtr plan_update_one = NULL;
 static SPIPlanPtr plan_lock_many = NULL;
 static SPIPlanPtr plan_update_many = NULL;
 static SPIPlanPtr plan_insert_tasks = NULL;
-static SPIPlanPtr plan_read_one = NULL;
 
 /* Which counters a source table feeds. */
 typedef enum DeltaSource
@@ -832,53 +837,65 @@ truncate_status(PG_FUNCTION_ARGS)
  * Reading
  * ------------------------------------------------------------------------ */
 
+/*
+ * status_derived(task_id): one primary-key probe of task_status with the
+ * statement's snapshot (no SPI: this is the read path users time), plus the
+ * transaction's own pending deltas when it has any for the task.
+ */
 Datum
 status_derived(PG_FUNCTION_ARGS)
 {
 	pg_uuid_t  *task_id = PG_GETARG_UUID_P(0);
-	Oid			argtypes[1] = {UUIDOID};
-	Datum		values[1];
-	StatusCounters c;
-	StatusCounters pending;
+	Oid			relid = taskdb_relation_oid("task_status", false);
+	AclResult	acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+	Relation	rel;
+	TupleDesc	desc;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
 	text	   *result = NULL;
-	const char *rule = NULL;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "taskdb: SPI_connect failed");
-	values[0] = UUIDPGetDatum(task_id);
-	status_execute(status_plan(&plan_read_one,
-							   "SELECT runs_total, runs_running, runs_completed, runs_failed,"
-							   " gates_failed, status_derived FROM taskdb.task_status"
-							   " WHERE task_id OPERATOR(pg_catalog.=) $1",
-							   1, argtypes),
-				   values, true, SPI_OK_SELECT);
-	if (SPI_processed == 1)
+	if (acl != ACLCHECK_OK)
+		aclcheck_error(acl, OBJECT_TABLE, "task_status");
+
+	rel = table_open(relid, AccessShareLock);
+	desc = RelationGetDescr(rel);
+	ScanKeyInit(&key, status_attnum(desc, "task_id"), BTEqualStrategyNumber,
+				F_UUID_EQ, UUIDPGetDatum(task_id));
+	scan = systable_beginscan(rel, RelationGetPrimaryKeyIndex(rel), true,
+							  ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot(),
+							  1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
 	{
-		HeapTuple	tup = SPI_tuptable->vals[0];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
+		StatusCounters pending;
 		bool		isnull;
 
 		if (delta_top != NULL && delta_lookup(task_id, &pending))
 		{
-			c.runs_total = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)) + pending.runs_total;
-			c.runs_running = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull)) + pending.runs_running;
-			c.runs_completed = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull)) + pending.runs_completed;
-			c.runs_failed = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull)) + pending.runs_failed;
-			c.gates_failed = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull)) + pending.gates_failed;
-			rule = status_rule(&c);
+			StatusCounters c;
+
+#define COUNTER(name) \
+	(DatumGetInt64(heap_getattr(tup, status_attnum(desc, #name), desc, &isnull)) + pending.name)
+			c.runs_total = COUNTER(runs_total);
+			c.runs_running = COUNTER(runs_running);
+			c.runs_completed = COUNTER(runs_completed);
+			c.runs_failed = COUNTER(runs_failed);
+			c.gates_failed = COUNTER(gates_failed);
+#undef COUNTER
+			result = cstring_to_text(status_rule(&c));
 		}
 		else
 		{
-			Datum		d = SPI_getbinval(tup, desc, 6, &isnull);
+			Datum		d = heap_getattr(tup, status_attnum(desc, "status_derived"), desc, &isnull);
 
 			if (!isnull)
-				result = (text *) SPI_datumTransfer(d, false, -1);
+				result = DatumGetTextPCopy(d);
 		}
 	}
-	SPI_finish();
+	systable_endscan(scan);
+	table_close(rel, NoLock);
 
-	if (rule != NULL)
-		PG_RETURN_TEXT_P(cstring_to_text(rule));
 	if (result == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(result);
