@@ -19,6 +19,13 @@ LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.check_allowed(text, text, text[]) IS
 'CHECK-constraint helper: true when value is one of allowed, otherwise raises check_violation naming the column, the value and the allowed values.';
 
+CREATE FUNCTION @extschema@.check_sha256(column_name text, value text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'check_sha256'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.check_sha256(text, text) IS
+'CHECK-constraint helper: true when value is ''sha256:'' followed by 64 lower-case hex digits, otherwise raises check_violation naming the column and the value.';
+
 CREATE FUNCTION @extschema@.derive_status(runs_total bigint, runs_running bigint,
                                           runs_completed bigint, runs_failed bigint,
                                           gates_failed bigint)
@@ -130,7 +137,7 @@ CREATE TABLE @extschema@.artifacts (
     media_type      text,
     content         bytea,
     created_at      timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT valid_sha256 CHECK (sha256 ~ '^sha256:[0-9a-f]{64}$'),
+    CONSTRAINT valid_sha256 CHECK (@extschema@.check_sha256('artifacts.sha256', sha256)),
     CONSTRAINT valid_size CHECK (size_bytes IS NULL OR size_bytes >= 0)
 );
 CREATE INDEX artifacts_task_id_idx ON @extschema@.artifacts (task_id);
@@ -206,7 +213,7 @@ RETURNS trigger
 AS 'MODULE_PATHNAME', 'fold_status_delta'
 LANGUAGE C;
 COMMENT ON FUNCTION @extschema@.fold_status_delta() IS
-'Statement trigger on runs and gates: folds the transition tables into per-task counter deltas, applied to task_status once at commit.';
+'Statement trigger on runs and gates: folds the transition tables into per-task counter deltas, applied to task_status once at commit. On tasks (AFTER DELETE) it forgets the deleted tasks'' pending deltas.';
 
 CREATE FUNCTION @extschema@.truncate_status()
 RETURNS trigger
@@ -258,6 +265,10 @@ COMMENT ON FUNCTION @extschema@.void_pending_deltas() IS
 CREATE TRIGGER tasks_status_insert AFTER INSERT ON @extschema@.tasks
     REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.tasks_after_insert();
+
+CREATE TRIGGER tasks_status_delete AFTER DELETE ON @extschema@.tasks
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.fold_status_delta();
 
 CREATE TRIGGER runs_status_insert AFTER INSERT ON @extschema@.runs
     REFERENCING NEW TABLE AS new_rows

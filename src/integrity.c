@@ -41,6 +41,7 @@
 PG_FUNCTION_INFO_V1(fill_task_id);
 PG_FUNCTION_INFO_V1(refuse_key_change);
 PG_FUNCTION_INFO_V1(check_allowed);
+PG_FUNCTION_INFO_V1(check_sha256);
 
 static char *
 uuid_string(Datum d)
@@ -306,5 +307,32 @@ check_allowed(PG_FUNCTION_ARGS)
 					text_to_cstring(value), text_to_cstring(PG_GETARG_TEXT_PP(0))),
 			 errdetail("Allowed values are: %s.", list.data),
 			 errhint("Use one of the allowed values; they are case-sensitive.")));
+	PG_RETURN_BOOL(false);
+}
+
+/*
+ * check_sha256(column_name, value): body of the CHECK constraint on
+ * artifacts.sha256, with an error that shows the value and the form.
+ */
+Datum
+check_sha256(PG_FUNCTION_ARGS)
+{
+	text	   *value = PG_GETARG_TEXT_PP(1);
+	const char *v = VARDATA_ANY(value);
+	int			len = VARSIZE_ANY_EXHDR(value);
+	bool		ok = (len == 7 + 64 && memcmp(v, "sha256:", 7) == 0);
+	int			i;
+
+	for (i = 7; ok && i < len; i++)
+		ok = (v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'f');
+	if (ok)
+		PG_RETURN_BOOL(true);
+
+	ereport(ERROR,
+			(errcode(ERRCODE_CHECK_VIOLATION),
+			 errmsg("invalid value \"%s\" for %s",
+					text_to_cstring(value), text_to_cstring(PG_GETARG_TEXT_PP(0))),
+			 errdetail("A content hash is \"sha256:\" followed by 64 lower-case hexadecimal digits."),
+			 errhint("Compute it in SQL as 'sha256:' || encode(sha256(content), 'hex').")));
 	PG_RETURN_BOOL(false);
 }

@@ -83,6 +83,8 @@ typedef struct DeltaEntry
 {
 	pg_uuid_t	task_id;		/* hash key */
 	StatusCounters d;
+	bool		deleted;		/* the task was deleted at this level (after any birth) */
+	bool		born;			/* re-inserted here after a delete: outer deltas void */
 } DeltaEntry;
 
 typedef struct DeltaLevel
@@ -90,6 +92,7 @@ typedef struct DeltaLevel
 	SubTransactionId subid;		/* subtransaction that owns these deltas */
 	MemoryContext cxt;			/* holds this struct and its hash table */
 	HTAB	   *deltas;			/* task_id -> DeltaEntry */
+	Oid			status_relid;	/* task_status these deltas are for */
 	bool		reset_runs;		/* runs truncated here: outer run deltas void */
 	bool		reset_gates;	/* gates truncated here: outer gate deltas void */
 	struct DeltaLevel *parent;	/* enclosing subtransaction's level, or NULL */
@@ -108,6 +111,7 @@ static SPIPlanPtr plan_insert_tasks = NULL;
 /* Which counters a source table feeds. */
 typedef enum DeltaSource
 {
+	SOURCE_TASKS,
 	SOURCE_RUNS,
 	SOURCE_GATES
 } DeltaSource;
@@ -155,16 +159,38 @@ derive_status(PG_FUNCTION_ARGS)
  * Delta levels
  * ------------------------------------------------------------------------ */
 
+/*
+ * Deltas belong to one incarnation of the extension: DROP EXTENSION and
+ * CREATE EXTENSION in the same transaction give task_status a new OID, and
+ * deltas recorded against the old tables must never reach the new ones
+ * (task ids can repeat).  Each level remembers the task_status OID it was
+ * recorded against.  A level holds one incarnation's deltas only: recording
+ * into a level whose OID is stale voids it first (the DROP happened within
+ * this level, so rolling the level back brings the old tables and their
+ * deltas back together); lookups stop at the first level of another
+ * incarnation; a merge into a parent of another incarnation voids the
+ * parent; the flush applies nothing if the OID is not the current one.
+ */
+static void delta_level_reset(DeltaLevel *level, bool runs, bool gates);
+
 static DeltaLevel *
 delta_level_current(void)
 {
 	SubTransactionId subid = GetCurrentSubTransactionId();
+	Oid			status_relid = taskdb_relation_oid("task_status", false);
 	MemoryContext cxt;
 	DeltaLevel *level;
 	HASHCTL		ctl;
 
 	if (delta_top != NULL && delta_top->subid == subid)
+	{
+		if (delta_top->status_relid != status_relid)
+		{
+			delta_level_reset(delta_top, true, true);
+			delta_top->status_relid = status_relid;
+		}
 		return delta_top;
+	}
 
 	Assert(delta_top == NULL || delta_top->subid < subid);
 
@@ -177,6 +203,7 @@ delta_level_current(void)
 	level = MemoryContextAllocZero(cxt, sizeof(DeltaLevel));
 	level->subid = subid;
 	level->cxt = cxt;
+	level->status_relid = status_relid;
 
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = sizeof(pg_uuid_t);
@@ -197,7 +224,11 @@ delta_entry(DeltaLevel *level, const pg_uuid_t *task_id)
 	DeltaEntry *e = hash_search(level->deltas, task_id, HASH_ENTER, &found);
 
 	if (!found)
+	{
 		memset(&e->d, 0, sizeof(e->d));
+		e->deleted = false;
+		e->born = false;
+	}
 	return e;
 }
 
@@ -224,12 +255,56 @@ delta_level_reset(DeltaLevel *level, bool runs, bool gates)
 }
 
 /*
- * The effective pending delta of one task: the sum over levels from the
- * innermost outwards, where a level's reset mark hides the outer levels'
- * contributions to the counters it covers.  Returns false if there is none.
+ * Deleting a task and inserting one with the same id in the same
+ * transaction: the deltas recorded for the deleted task (its runs, and the
+ * cascade that deleted them, which the foreign key queues to fire after the
+ * tasks trigger) must not reach the new summary row.  A delete only marks
+ * the entry; the insert that follows finds the mark and starts the task
+ * afresh at its level ("born"), hiding everything recorded outside it.
+ * Rolling back the insert's subtransaction removes the birth again.
+ */
+static void
+delta_task_deleted(DeltaLevel *level, const pg_uuid_t *task_id)
+{
+	delta_entry(level, task_id)->deleted = true;
+}
+
+static bool
+delta_task_was_deleted(Oid status_relid, const pg_uuid_t *task_id)
+{
+	DeltaLevel *level;
+
+	for (level = delta_top; level != NULL && level->status_relid == status_relid; level = level->parent)
+	{
+		DeltaEntry *e = hash_search(level->deltas, task_id, HASH_FIND, NULL);
+
+		if (e != NULL && e->deleted)
+			return true;
+		if (e != NULL && e->born)
+			return false;
+	}
+	return false;
+}
+
+static void
+delta_task_born(DeltaLevel *level, const pg_uuid_t *task_id)
+{
+	DeltaEntry *e = delta_entry(level, task_id);
+
+	memset(&e->d, 0, sizeof(e->d));
+	e->deleted = false;
+	e->born = true;
+}
+
+/*
+ * The effective pending delta of one task for the task_status relation
+ * status_relid: the sum over levels from the innermost outwards, where a
+ * level's reset mark hides the outer levels' contributions to the counters
+ * it covers, a re-inserted task hides everything outside, and a level of
+ * another incarnation ends the walk.  Returns false if there is none.
  */
 static bool
-delta_lookup(const pg_uuid_t *task_id, StatusCounters *out)
+delta_lookup(Oid status_relid, const pg_uuid_t *task_id, StatusCounters *out)
 {
 	bool		want_runs = true;
 	bool		want_gates = true;
@@ -237,7 +312,9 @@ delta_lookup(const pg_uuid_t *task_id, StatusCounters *out)
 	DeltaLevel *level;
 
 	memset(out, 0, sizeof(*out));
-	for (level = delta_top; level != NULL && (want_runs || want_gates); level = level->parent)
+	for (level = delta_top;
+		 level != NULL && level->status_relid == status_relid && (want_runs || want_gates);
+		 level = level->parent)
 	{
 		DeltaEntry *e = hash_search(level->deltas, task_id, HASH_FIND, NULL);
 
@@ -253,6 +330,8 @@ delta_lookup(const pg_uuid_t *task_id, StatusCounters *out)
 			}
 			if (want_gates)
 				out->gates_failed += e->d.gates_failed;
+			if (e->born)
+				break;
 		}
 		if (level->reset_runs)
 			want_runs = false;
@@ -291,14 +370,23 @@ status_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 		return;
 	}
 
+	if (parent->status_relid != child->status_relid)
+	{
+		delta_level_reset(parent, true, true);
+		parent->status_relid = child->status_relid;
+	}
 	if (child->reset_runs || child->reset_gates)
 		delta_level_reset(parent, child->reset_runs, child->reset_gates);
 
 	hash_seq_init(&seq, child->deltas);
 	while ((e = hash_seq_search(&seq)) != NULL)
 	{
-		DeltaEntry *p = delta_entry(parent, &e->task_id);
+		DeltaEntry *p;
 
+		if (e->born)
+			delta_task_born(parent, &e->task_id);
+		p = delta_entry(parent, &e->task_id);
+		p->deleted |= e->deleted;
 		p->d.runs_total += e->d.runs_total;
 		p->d.runs_running += e->d.runs_running;
 		p->d.runs_completed += e->d.runs_completed;
@@ -523,6 +611,13 @@ status_flush(void)
 	/* Every subtransaction has committed (merging) or aborted by now. */
 	Assert(level->parent == NULL);
 
+	/* The extension was dropped (or dropped and re-created) after these deltas. */
+	if (level->status_relid != taskdb_relation_oid("task_status", true))
+	{
+		delta_top = NULL;
+		return;
+	}
+
 	entries = MemoryContextAlloc(level->cxt,
 								 sizeof(DeltaEntry *) * (hash_get_num_entries(level->deltas) + 1));
 	hash_seq_init(&seq, level->deltas);
@@ -621,6 +716,8 @@ status_source(Relation rel, const char *fname)
 
 	if (RelationGetNamespace(rel) == get_namespace_oid(TASKDB_SCHEMA, true))
 	{
+		if (strcmp(name, "tasks") == 0)
+			return SOURCE_TASKS;
 		if (strcmp(name, "runs") == 0)
 			return SOURCE_RUNS;
 		if (strcmp(name, "gates") == 0)
@@ -629,7 +726,7 @@ status_source(Relation rel, const char *fname)
 	ereport(ERROR,
 			(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 			 errmsg("function taskdb.%s() fired on table \"%s\"", fname, name),
-			 errdetail("It maintains task_status from taskdb.runs and taskdb.gates only.")));
+			 errdetail("It maintains task_status from taskdb.tasks, taskdb.runs and taskdb.gates only.")));
 	pg_unreachable();
 }
 
@@ -701,6 +798,25 @@ fold_rows(DeltaLevel *level, Tuplestorestate *rows, TupleDesc tupdesc,
 	ExecDropSingleTupleTableSlot(slot);
 }
 
+/* Deleted tasks: mark them so a re-insert starts afresh (see delta_task_deleted). */
+static void
+forget_deleted_tasks(DeltaLevel *level, Tuplestorestate *rows, TupleDesc tupdesc)
+{
+	int			id_att = status_attnum(tupdesc, "id");
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(tupdesc, &TTSOpsMinimalTuple);
+
+	tuplestore_rescan(rows);
+	while (tuplestore_gettupleslot(rows, true, false, slot))
+	{
+		bool		isnull;
+		Datum		id = slot_getattr(slot, id_att, &isnull);
+
+		if (!isnull)
+			delta_task_deleted(level, DatumGetUUIDP(id));
+	}
+	ExecDropSingleTupleTableSlot(slot);
+}
+
 Datum
 fold_status_delta(PG_FUNCTION_ARGS)
 {
@@ -716,6 +832,15 @@ fold_status_delta(PG_FUNCTION_ARGS)
 				 errhint("Create the trigger with REFERENCING OLD TABLE / NEW TABLE.")));
 
 	level = delta_level_current();
+	if (source == SOURCE_TASKS)
+	{
+		if (!TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) || trigdata->tg_oldtable == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+					 errmsg("function taskdb.fold_status_delta() on taskdb.tasks must be fired AFTER DELETE with an OLD TABLE")));
+		forget_deleted_tasks(level, trigdata->tg_oldtable, tupdesc);
+		return PointerGetDatum(NULL);
+	}
 	if (trigdata->tg_oldtable != NULL)
 		fold_rows(level, trigdata->tg_oldtable, tupdesc, source, -1);
 	if (trigdata->tg_newtable != NULL)
@@ -764,6 +889,9 @@ tasks_after_insert(PG_FUNCTION_ARGS)
 		copy = palloc(sizeof(pg_uuid_t));
 		memcpy(copy, DatumGetUUIDP(id), sizeof(pg_uuid_t));
 		ids[n++] = UUIDPGetDatum(copy);
+		if (delta_top != NULL &&
+			delta_task_was_deleted(taskdb_relation_oid("task_status", false), copy))
+			delta_task_born(delta_level_current(), copy);
 	}
 	ExecDropSingleTupleTableSlot(slot);
 	if (n == 0)
@@ -799,10 +927,10 @@ truncate_status(PG_FUNCTION_ARGS)
 	DeltaSource source = status_source(trigdata->tg_relation, "truncate_status");
 	MaintainerState st;
 
-	if (!TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
+	if (!TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event) || source == SOURCE_TASKS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function taskdb.truncate_status() must be fired AFTER TRUNCATE")));
+				 errmsg("function taskdb.truncate_status() must be fired AFTER TRUNCATE on taskdb.runs or taskdb.gates")));
 
 	delta_level_reset(delta_level_current(), source == SOURCE_RUNS, source == SOURCE_GATES);
 
@@ -871,7 +999,7 @@ status_derived(PG_FUNCTION_ARGS)
 		StatusCounters pending;
 		bool		isnull;
 
-		if (delta_top != NULL && delta_lookup(task_id, &pending))
+		if (delta_top != NULL && delta_lookup(relid, task_id, &pending))
 		{
 			StatusCounters c;
 
@@ -908,11 +1036,13 @@ pending_deltas(PG_FUNCTION_ARGS)
 	HTAB	   *seen;
 	HASHCTL		ctl;
 	DeltaLevel *level;
+	Oid			status_relid;
 
 	taskdb_init_materialized_srf(fcinfo);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 
-	if (delta_top == NULL)
+	status_relid = taskdb_relation_oid("task_status", true);
+	if (delta_top == NULL || delta_top->status_relid != status_relid)
 		return (Datum) 0;
 
 	memset(&ctl, 0, sizeof(ctl));
@@ -921,7 +1051,7 @@ pending_deltas(PG_FUNCTION_ARGS)
 	ctl.hcxt = CurrentMemoryContext;
 	seen = hash_create("taskdb pending tasks", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 
-	for (level = delta_top; level != NULL; level = level->parent)
+	for (level = delta_top; level != NULL && level->status_relid == status_relid; level = level->parent)
 	{
 		HASH_SEQ_STATUS seq;
 		DeltaEntry *e;
@@ -935,7 +1065,7 @@ pending_deltas(PG_FUNCTION_ARGS)
 			bool		nulls[6] = {false};
 
 			hash_search(seen, &e->task_id, HASH_ENTER, &found);
-			if (found || !delta_lookup(&e->task_id, &c))
+			if (found || !delta_lookup(status_relid, &e->task_id, &c))
 				continue;
 			if (c.runs_total == 0 && c.runs_running == 0 && c.runs_completed == 0 &&
 				c.runs_failed == 0 && c.gates_failed == 0)
