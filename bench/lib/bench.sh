@@ -1,0 +1,296 @@
+#!/usr/bin/env bash
+# The benchmark driver.  Runs inside the throwaway cluster that bench/run.sh
+# creates with pg_virtualenv (PGHOST/PGPORT/PGUSER/PGPASSWORD are set), never
+# against anything else.  Progress goes to stderr; the result table to stdout
+# and bench/out/latest.txt; raw pgbench outputs to bench/out/last-run/.
+set -euo pipefail
+unset LD_PRELOAD			# fakeroot was only for pg_virtualenv; keep it out of pgbench
+
+B=${BENCH_ROOT:?run bench/run.sh, not this file}
+OUT=$B/out
+RUN=$OUT/last-run
+rm -rf "$RUN"
+mkdir -p "$RUN"
+
+case ${BENCH_SCALE:-default} in
+	full) NTASKS=100000 NRUNS=1000000 NGATES=3000000 NBULK=1000000 ;;
+	*) NTASKS=10000 NRUNS=100000 NGATES=300000 NBULK=100000 ;;
+esac
+HOT=50
+LAT_SECS=${BENCH_SECONDS:-20}
+CONC_SECS=${BENCH_SECONDS:-30}
+WARMUP=${BENCH_WARMUP:-2}
+MAX_TRIES=${BENCH_MAX_TRIES:-1}
+BULK_REPS=3
+
+log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
+q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+checkpoint() { q -c CHECKPOINT; }
+deadlocks() { q -c "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"; }
+drift() { q -f "$B/lib/drift.sql"; }
+
+VARS=(-D ntasks=$NTASKS -D nruns=$NRUNS)
+
+# --- results: name=value pairs, read back when printing the table ----------
+declare -A R
+set_r() { R[$1]=$2; }
+r_add() { R[$1]=$(( ${R[$1]:-0} + ${2:-0} )); }
+
+# Nearest-rank P50 / P95 / P99 and mean (ms) and count of the successful
+# transactions in pgbench --log files (3rd field = latency in microseconds;
+# failed transactions have a word there instead).
+percentiles() {
+	awk '$3 ~ /^[0-9]+$/ { print $3 }' "$@" | sort -n |
+		awk '{ v[NR] = $1; s += $1 }
+		     END {
+		       if (NR == 0) { print "NA NA NA NA 0"; exit }
+		       n = split("50 95 99", p, " ")
+		       for (i = 1; i <= n; i++) {
+		         k = int((p[i] * NR + 99) / 100); if (k < 1) k = 1
+		         printf "%.3f ", v[k] / 1000
+		       }
+		       printf "%.3f %d\n", s / NR / 1000, NR
+		     }'
+}
+
+# One client, prepared statements, one transaction after another, every
+# transaction's latency logged.  A measurement may be split into segments
+# (see latency_pair); latency_segment runs one, latency_finish merges them
+# and sets R[<name>.p50/.p95/.p99/.mean/.n/.tps].
+latency_segment() {
+	local name=$1 script=$2 secs=$3 seg=$4
+	log "latency: $name segment $seg ($secs s)"
+	if [ "$seg" = 1 ] && [ "$WARMUP" -gt 0 ]; then
+		pgbench -n -M prepared -c 1 -j 1 -T "$WARMUP" "${VARS[@]}" -f "$script" >/dev/null 2>&1
+	fi
+	checkpoint
+	pgbench -n -M prepared -c 1 -j 1 -T "$secs" "${VARS[@]}" -f "$script" \
+		-l --log-prefix="$RUN/$name.log$seg" >"$RUN/$name.$seg.out" 2>&1 ||
+		{ log "pgbench failed for $name, see $RUN/$name.$seg.out"; cat "$RUN/$name.$seg.out" >&2; exit 1; }
+}
+latency_finish() {
+	local name=$1 p50 p95 p99 mean n
+	read -r p50 p95 p99 mean n < <(percentiles "$RUN/$name".log*)
+	rm -f "$RUN/$name".log*
+	set_r "$name.p50" "$p50"
+	set_r "$name.p95" "$p95"
+	set_r "$name.p99" "$p99"
+	set_r "$name.mean" "$mean"
+	set_r "$name.n" "$n"
+	# equal-length segments: the mean of their tps is the overall tps
+	set_r "$name.tps" "$(cat "$RUN/$name".*.out | awk '/^tps = / { s += $3; k++ } END { if (k) printf "%.0f", s / k }')"
+}
+latency_run() {
+	latency_segment "$1" "$2" "$LAT_SECS" 1
+	latency_finish "$1"
+}
+
+# taskdb and baseline measured in alternating halves (T B B T), so that a
+# change in background load during the run hits both sides alike.
+halves() { awk -v s="$1" 'BEGIN { h = int(s / 2); print (h < 1 ? 1 : h) }'; }
+latency_pair() {
+	local nt=$1 st=$2 nb=$3 sb=$4 h
+	h=$(halves "$LAT_SECS")
+	latency_segment "$nt" "$st" "$h" 1
+	latency_segment "$nb" "$sb" "$h" 1
+	latency_segment "$nb" "$sb" "$h" 2
+	latency_segment "$nt" "$st" "$h" 2
+	latency_finish "$nt"
+	latency_finish "$nb"
+}
+
+# Many clients.  Each segment adds to R[<name>.done/.failed/
+# .failed_deadlock/.failed_serialization/.retried/.aborted/.deadlocks] and
+# records its tps; concurrent_finish sets R[<name>.tps] (mean over the
+# equal-length segments) and R[<name>.rc] (worst pgbench exit status).
+concurrent_segment() {
+	local name=$1 script=$2 range=$3 clients=$4 secs=$5 seg=$6 rc=0 d0 d1 f k v
+	log "concurrent: $name segment $seg ($clients clients, tasks 1..$range, $secs s)"
+	checkpoint
+	d0=$(deadlocks)
+	f=$RUN/$name.$seg.out
+	pgbench -n -M prepared -c "$clients" -j 2 -T "$secs" "${VARS[@]}" -D range="$range" \
+		--max-tries="$MAX_TRIES" --failures-detailed -f "$script" >"$f" 2>&1 || rc=$?
+	sleep 1						# exiting backends report their statistics
+	d1=$(deadlocks)
+	r_add "$name.done" "$(awk -F': ' '/^number of transactions actually processed/ { split($2, a, "/"); print a[1] + 0 }' "$f")"
+	r_add "$name.failed" "$(awk -F': ' '/^number of failed transactions/ { print $2 + 0 }' "$f")"
+	r_add "$name.failed_deadlock" "$(awk -F': ' '/^number of deadlock failures/ { print $2 + 0 }' "$f")"
+	r_add "$name.failed_serialization" "$(awk -F': ' '/^number of serialization failures/ { print $2 + 0 }' "$f")"
+	r_add "$name.retried" "$(awk -F': ' '/^number of transactions retried/ { print $2 + 0 }' "$f")"
+	r_add "$name.aborted" "$(grep -c 'aborted in command' "$f" || true)"
+	r_add "$name.deadlocks" "$((d1 - d0))"
+	[ "$rc" -le "${R[$name.rc]:-0}" ] || R[$name.rc]=$rc
+	v=$(awk '/^tps = / { printf "%.0f", $3 }' "$f")
+	if [ -z "$v" ]; then
+		log "pgbench printed no tps for $name (exit $rc); counted as 0, see $f"
+		v=0
+	fi
+	R[$name.tps_list]="${R[$name.tps_list]:-} $v"
+}
+concurrent_finish() {
+	local name=$1
+	set_r "$name.tps" "$(echo "${R[$name.tps_list]}" | awk '{ for (i = 1; i <= NF; i++) s += $i; printf "%.0f", s / NF }')"
+	for k in done failed failed_deadlock failed_serialization retried aborted deadlocks rc; do
+		[ -n "${R[$name.$k]:-}" ] || R[$name.$k]=0
+	done
+}
+concurrent_pair() {
+	local nt=$1 st=$2 nb=$3 sb=$4 range=$5 clients=$6 h
+	h=$(halves "$CONC_SECS")
+	concurrent_segment "$nt" "$st" "$range" "$clients" "$h" 1
+	concurrent_segment "$nb" "$sb" "$range" "$clients" "$h" 1
+	concurrent_segment "$nb" "$sb" "$range" "$clients" "$h" 2
+	concurrent_segment "$nt" "$st" "$range" "$clients" "$h" 2
+	concurrent_finish "$nt"
+	concurrent_finish "$nb"
+}
+
+# One timed bulk INSERT ... SELECT; prints milliseconds.  The rows are
+# deleted again (and the tables vacuumed) so every repetition starts from
+# the same table sizes.
+bulk_once() {
+	local schema=$1 ms
+	checkpoint
+	ms=$(psql -X -q -At -v ON_ERROR_STOP=1 -v schema="$schema" -v nbulk="$NBULK" -v ntasks="$NTASKS" \
+		-f "$B/lib/bulk.sql" | awk '/^Time: / { print $2 }')
+	q -c "DELETE FROM $schema.runs WHERE metrics->>'bench' = 'bulk'"
+	if [ "$schema" = taskdb ]; then
+		q -c "VACUUM ANALYZE taskdb.runs" -c "VACUUM ANALYZE taskdb.task_status"
+	else
+		q -c "VACUUM ANALYZE baseline.runs"
+	fi
+	echo "$ms"
+}
+
+median3() { printf '%s\n' "$@" | sort -g | sed -n 2p; }
+
+# =========================================================================
+start=$(now)
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+REVISION="git $(git -C "$B/.." rev-parse --short HEAD 2>/dev/null || echo '?')"
+if [ -n "$(git -C "$B/.." status --porcelain -- src taskdb--1.0.sql 2>/dev/null)" ]; then
+	REVISION="$REVISION + uncommitted changes in src/ or taskdb--1.0.sql"
+fi
+log "scale ${BENCH_SCALE:-default}: $NTASKS tasks, $NRUNS runs, $NGATES gates; port $PGPORT"
+q -f "$B/lib/setup.sql"
+
+log "loading taskdb (maintenance on)"
+t0=$(now)
+q -v ntasks=$NTASKS -v nruns=$NRUNS -v ngates=$NGATES -f "$B/lib/load.sql"
+t1=$(now)
+set_r load.taskdb "$(elapsed "$t0" "$t1")"
+log "copying into baseline"
+q -f "$B/lib/copy.sql"
+q -c "VACUUM ANALYZE"
+set_r drift.load "$(drift)"
+checkpoint
+
+# --- 1. reads -------------------------------------------------------------
+latency_run read_fn "$B/pgbench/read_status_derived.sql"
+latency_run read_cor "$B/pgbench/read_compute_on_read.sql"
+latency_run read_pk "$B/pgbench/read_summary_pk.sql"
+
+# --- 2. single-row inserts ------------------------------------------------
+# (each pair in alternating halves: taskdb, baseline, baseline, taskdb)
+latency_pair ins_run_t "$B/pgbench/insert_run.taskdb.sql" ins_run_b "$B/pgbench/insert_run.baseline.sql"
+latency_pair ins_gate_t "$B/pgbench/insert_gate.taskdb.sql" ins_gate_b "$B/pgbench/insert_gate.baseline.sql"
+
+# --- 3. bulk INSERT ... SELECT, alternating sides (T B, B T, T B) ----------
+q -c "VACUUM ANALYZE"
+bt=() bb=()
+for rep in $(seq 1 $BULK_REPS); do
+	if [ $((rep % 2)) -eq 1 ]; then order="taskdb baseline"; else order="baseline taskdb"; fi
+	for s in $order; do
+		log "bulk: $NBULK runs into $s (repetition $rep)"
+		ms=$(bulk_once "$s")
+		if [ "$s" = taskdb ]; then bt+=("$ms"); else bb+=("$ms"); fi
+	done
+done
+set_r bulk_t "$(median3 "${bt[@]}")"
+set_r bulk_b "$(median3 "${bb[@]}")"
+set_r bulk_t.all "${bt[*]}"
+set_r bulk_b.all "${bb[*]}"
+set_r drift.bulk "$(drift)"
+
+# --- 4. hot tasks: 32 clients on 50 tasks ---------------------------------
+q -c "VACUUM ANALYZE"
+# (in alternating halves: taskdb, baseline, baseline, taskdb)
+concurrent_pair hot_t "$B/pgbench/writers.taskdb.sql" hot_b "$B/pgbench/writers.baseline.sql" $HOT 32
+set_r drift.hot "$(drift)"
+
+# --- 5. 100 clients over the whole dataset --------------------------------
+q -c "VACUUM ANALYZE"
+concurrent_pair all_t "$B/pgbench/writers.taskdb.sql" all_b "$B/pgbench/writers.baseline.sql" $NTASKS 100
+set_r drift.all "$(drift)"
+
+total=$(elapsed "$start" "$(now)")
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# =========================================================================
+# The table.  ratio = taskdb / baseline.  Kinds: le = lower is better and
+# ratio must be <= target; ge = ratio must be >= target; abs = the taskdb
+# value itself must be <= target; zero = the taskdb value must be 0;
+# info = no target.
+fmt() { awk -v v="$1" -v d="$2" 'BEGIN { if (v == "" || v == "NA") print "n/a"; else printf "%.*f", d, v }'; }
+row() {
+	local metric=$1 t=$2 b=$3 kind=$4 target=$5 dec=$6 ratio="-" ok="-" tgt="-"
+	if [ -n "$b" ] && [ "$b" != "-" ]; then
+		ratio=$(awk -v t="$t" -v b="$b" 'BEGIN { if (b + 0 == 0) print "-"; else printf "%.2fx", t / b }')
+	fi
+	case $kind in
+		le) tgt="<= ${target}x"; ok=$(awk -v t="$t" -v b="$b" -v x="$target" 'BEGIN { print (b > 0 && t / b <= x) ? "yes" : "NO" }') ;;
+		ge) tgt=">= ${target}x"; ok=$(awk -v t="$t" -v b="$b" -v x="$target" 'BEGIN { print (b > 0 && t / b >= x) ? "yes" : "NO" }') ;;
+		abs) tgt="<= $target"; ok=$(awk -v t="$t" -v x="$target" 'BEGIN { print (t != "" && t + 0 <= x + 0) ? "yes" : "NO" }') ;;
+		zero) tgt="0"; ok=$( [ "$t" = 0 ] && echo yes || echo NO) ;;
+	esac
+	[ "$b" = "-" ] || b=$(fmt "$b" "$dec")
+	printf '%-56s | %11s | %11s | %7s | %9s | %s\n' "$metric" "$(fmt "$t" "$dec")" "$b" "$ratio" "$tgt" "$ok"
+}
+
+{
+	echo "taskdb bench — $(date -u '+%Y-%m-%d %H:%M UTC'), scale ${BENCH_SCALE:-default}"
+	echo "dataset: $NTASKS tasks, $NRUNS runs, $NGATES gates; bulk $NBULK runs; hot set $HOT tasks"
+	echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, $(q -c 'SHOW server_version' | cut -d' ' -f1)" \
+		"(pgbench runs on the same CPUs as the server)"
+	echo "taskdb: $REVISION (source tree when the run started; the installed build is what make install last put there)"
+	echo "load average (1/5/15 min) at start: $LOAD_START, at end: $LOAD_END (anything else running on the machine skews the figures)"
+	echo "durations: latency runs ${LAT_SECS}s (+${WARMUP}s warm-up), concurrent runs ${CONC_SECS}s, max-tries $MAX_TRIES; total ${total}s"
+	echo "order: INSERT latencies and concurrent runs in alternating halves (taskdb, baseline, baseline, taskdb); bulk T B, B T, T B"
+	echo
+	printf '%-56s | %11s | %11s | %7s | %9s | %s\n' metric taskdb baseline ratio target ok?
+	printf -- '%.0s-' {1..116}; echo
+	row "1. status_derived read P50 (ms) [b: compute-on-read]" "${R[read_fn.p50]}" "${R[read_cor.p50]}" info "" 3
+	row "1. status_derived read P95 (ms) [b: compute-on-read]" "${R[read_fn.p95]}" "${R[read_cor.p95]}" abs 0.5ms 3
+	row "1. status_derived read P99 (ms) [b: compute-on-read]" "${R[read_fn.p99]}" "${R[read_cor.p99]}" info "" 3
+	row "1. status_derived read P95 (ms) [b: plain PK SELECT]" "${R[read_fn.p95]}" "${R[read_pk.p95]}" info "" 3
+	row "2. INSERT 1 run, mean latency (ms)" "${R[ins_run_t.mean]}" "${R[ins_run_b.mean]}" le 1.25 3
+	row "2. INSERT 1 gate, mean latency (ms)" "${R[ins_gate_t.mean]}" "${R[ins_gate_b.mean]}" le 1.25 3
+	row "3. bulk INSERT..SELECT $NBULK runs, median of 3 (ms)" "${R[bulk_t]}" "${R[bulk_b]}" le 1.5 0
+	row "4. hot 32 clients/50 tasks, throughput (tps)" "${R[hot_t.tps]}" "${R[hot_b.tps]}" ge 0.5 0
+	row "4. hot: deadlocks (pg_stat_database)" "${R[hot_t.deadlocks]}" "${R[hot_b.deadlocks]}" zero "" 0
+	row "4. hot: failed transactions + aborted clients" "$((R[hot_t.failed] + R[hot_t.aborted]))" "$((R[hot_b.failed] + R[hot_b.aborted]))" zero "" 0
+	row "4. hot: drift afterwards (tasks)" "${R[drift.hot]}" - zero "" 0
+	row "5. 100 clients/all tasks, throughput (tps)" "${R[all_t.tps]}" "${R[all_b.tps]}" ge 0.8 0
+	row "5. all: deadlocks (pg_stat_database)" "${R[all_t.deadlocks]}" "${R[all_b.deadlocks]}" zero "" 0
+	row "5. all: failed transactions + aborted clients" "$((R[all_t.failed] + R[all_t.aborted]))" "$((R[all_b.failed] + R[all_b.aborted]))" zero "" 0
+	row "5. all: drift afterwards (tasks)" "${R[drift.all]}" - zero "" 0
+	echo
+	echo "details:"
+	for n in read_fn read_cor read_pk ins_run_t ins_run_b ins_gate_t ins_gate_b; do
+		printf '  %-10s P50 %s  P95 %s  P99 %s  mean %s ms  (%s transactions, %s tps)\n' "$n" \
+			"${R[$n.p50]}" "${R[$n.p95]}" "${R[$n.p99]}" "${R[$n.mean]}" "${R[$n.n]}" "${R[$n.tps]}"
+	done
+	echo "  read_fn = taskdb.status_derived(id); read_cor = seed MV query for one task on baseline; read_pk = SELECT from taskdb.task_status by PK"
+	echo "  bulk taskdb ms: ${R[bulk_t.all]}   bulk baseline ms: ${R[bulk_b.all]}"
+	for n in hot_t hot_b all_t all_b; do
+		printf '  %-6s %s tx, %s tps; failed %s (deadlock %s, serialization %s), retried %s, aborted clients %s, pgbench exit %s, deadlocks %s\n' "$n" \
+			"${R[$n.done]}" "${R[$n.tps]}" "${R[$n.failed]}" "${R[$n.failed_deadlock]}" "${R[$n.failed_serialization]}" \
+			"${R[$n.retried]}" "${R[$n.aborted]}" "${R[$n.rc]}" "${R[$n.deadlocks]}"
+	done
+	echo "  drift: after load ${R[drift.load]}, after bulk ${R[drift.bulk]}, after hot ${R[drift.hot]}, after all ${R[drift.all]}"
+	echo "  taskdb dataset load (tasks + runs + gates, maintenance on): ${R[load.taskdb]} s"
+} | tee "$OUT/latest.txt"
+log "done in ${total}s; table in bench/out/latest.txt, raw pgbench output in bench/out/last-run/"

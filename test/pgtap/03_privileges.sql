@@ -1,0 +1,208 @@
+--
+-- 03_privileges: nothing is granted to PUBLIC; an application role with
+-- exactly the README's grants (USAGE on the schema, SELECT on its tables,
+-- INSERT / UPDATE / DELETE on tasks, runs, gates, artifacts) can do its
+-- work, and its reads include its own pending changes; yet it cannot write
+-- task_status, run the repair functions, or switch the maintenance off.
+--
+-- The roles are created inside the transaction and vanish with its
+-- ROLLBACK.  Commit-time maintenance cannot be observed in a rolled-back
+-- transaction: what is checked is what the role sees before commit
+-- (status_derived(), task_status_derived, pending_deltas()) and that
+-- task_status itself is untouched until then.
+--
+BEGIN;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+CREATE EXTENSION IF NOT EXISTS taskdb;
+
+SELECT plan(44);
+
+--
+-- PUBLIC gets nothing
+--
+SELECT is(ARRAY(SELECT a.privilege_type::text FROM pg_namespace n, aclexplode(n.nspacl) a
+                 WHERE n.nspname = 'taskdb' AND a.grantee = 0),
+          '{}'::text[], 'PUBLIC has no privilege on schema taskdb');
+SELECT is(ARRAY(SELECT format('%s %s', c.oid::regclass, a.privilege_type)
+                  FROM pg_class c, aclexplode(c.relacl) a
+                 WHERE c.relnamespace = 'taskdb'::regnamespace AND a.grantee = 0 ORDER BY 1),
+          '{}'::text[], 'PUBLIC has no privilege on any table or view of taskdb');
+SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
+                 WHERE p.pronamespace = 'taskdb'::regnamespace
+                   AND NOT has_function_privilege('public', p.oid, 'EXECUTE') ORDER BY 1),
+          ARRAY['taskdb.fill_task_id()', 'taskdb.fold_status_delta()', 'taskdb.rebuild_status()',
+                'taskdb.refuse_key_change()', 'taskdb.tasks_after_insert()', 'taskdb.truncate_status()',
+                'taskdb.void_pending_deltas()'],
+          'EXECUTE is revoked from PUBLIC on the repair function, void_pending_deltas and the trigger functions');
+
+-- The roles.  tap_nobody has no grant at all; tap_app has the README's;
+-- tap_reader may read tasks but not task_status.
+CREATE ROLE tap_nobody NOLOGIN;
+CREATE ROLE tap_app NOLOGIN;
+CREATE ROLE tap_reader NOLOGIN;
+GRANT USAGE ON SCHEMA taskdb TO tap_app;
+GRANT SELECT ON ALL TABLES IN SCHEMA taskdb TO tap_app;
+GRANT INSERT, UPDATE, DELETE ON taskdb.tasks, taskdb.runs, taskdb.gates, taskdb.artifacts TO tap_app;
+GRANT USAGE ON SCHEMA taskdb TO tap_reader;
+GRANT SELECT ON taskdb.tasks TO tap_reader;
+
+-- A task created by the superuser before tap_app starts work.
+INSERT INTO taskdb.tasks (id, title, policy_version)
+VALUES ('00000000-0000-0000-0000-000000000001', 'existing', '1.0');
+
+--
+-- Without grants: the schema is closed
+--
+SET ROLE tap_nobody;
+SELECT throws_ok($$SELECT 1 FROM taskdb.tasks$$, '42501', 'permission denied for schema taskdb',
+                 'a role without grants cannot read taskdb.tasks');
+SELECT throws_ok($$SELECT taskdb.status_derived('00000000-0000-0000-0000-000000000001')$$,
+                 '42501', 'permission denied for schema taskdb',
+                 'a role without grants cannot call taskdb functions');
+RESET ROLE;
+
+-- A role that may read tasks but not task_status cannot read the summary
+-- through status_derived() either (the C function checks SELECT on task_status).
+SET ROLE tap_reader;
+SELECT throws_ok($$SELECT taskdb.status_derived('00000000-0000-0000-0000-000000000001')$$,
+                 '42501', 'permission denied for table task_status',
+                 'status_derived() requires SELECT on task_status');
+SELECT throws_ok($$SELECT * FROM taskdb.task_status_derived$$,
+                 '42501', 'permission denied for view task_status_derived',
+                 'the view task_status_derived requires its own grant');
+RESET ROLE;
+
+SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
+                 WHERE p.pronamespace = 'taskdb'::regnamespace
+                   AND NOT has_function_privilege('tap_app', p.oid, 'EXECUTE')
+                   AND p.prorettype <> 'trigger'::regtype ORDER BY 1),
+          ARRAY['taskdb.rebuild_status()', 'taskdb.void_pending_deltas()'],
+          'tap_app may call every non-trigger function but rebuild_status and void_pending_deltas');
+
+--
+-- Everyday work as tap_app
+--
+SET ROLE tap_app;
+SELECT is(current_user::text, 'tap_app', 'working as tap_app');
+SELECT lives_ok($$INSERT INTO taskdb.tasks (id, title, policy_version) VALUES
+                   ('00000000-0000-0000-0000-000000000002', 'app plain', '1.0'),
+                   ('00000000-0000-0000-0000-000000000003', 'app doomed', '1.0')$$,
+                'tap_app inserts tasks');
+SELECT isnt(taskdb.create_task('app via api', '1.0'), NULL, 'tap_app creates a task through the API');
+SELECT is((SELECT count(*)::int FROM taskdb.task_status s JOIN taskdb.tasks t ON t.id = s.task_id
+            WHERE t.title IN ('app plain', 'app doomed', 'app via api')),
+          3, 'each new task got its task_status row at once, written with the owner''s rights');
+SELECT lives_ok($$INSERT INTO taskdb.runs (id, task_id, status) VALUES
+                   ('00000000-0000-0000-0001-000000000001', '00000000-0000-0000-0000-000000000001', 'completed'),
+                   ('00000000-0000-0000-0001-000000000002', '00000000-0000-0000-0000-000000000002', 'completed'),
+                   ('00000000-0000-0000-0001-000000000003', '00000000-0000-0000-0000-000000000002', 'queued'),
+                   ('00000000-0000-0000-0001-000000000004', '00000000-0000-0000-0000-000000000003', 'failed')$$,
+                'tap_app inserts runs');
+SELECT isnt(taskdb.create_run((SELECT id FROM taskdb.tasks WHERE title = 'app via api'), 'running'), NULL,
+            'tap_app creates a run through the API');
+SELECT lives_ok($$INSERT INTO taskdb.gates (id, run_id, name, type, status) VALUES
+                   ('00000000-0000-0000-0002-000000000001', '00000000-0000-0000-0001-000000000002', 'semgrep', 'security', 'fail')$$,
+                'tap_app inserts a gate');
+SELECT is((SELECT task_id FROM taskdb.gates WHERE id = '00000000-0000-0000-0002-000000000001'),
+          '00000000-0000-0000-0000-000000000002'::uuid, 'the gate got its task_id from the run');
+SELECT isnt(taskdb.create_gate('00000000-0000-0000-0001-000000000002', 'opa', 'policy', 'pass'), NULL,
+            'tap_app creates a gate through the API');
+SELECT lives_ok($$INSERT INTO taskdb.artifacts (run_id, path, sha256) VALUES
+                   ('00000000-0000-0000-0001-000000000002', 'out.txt', 'sha256:' || repeat('ab', 32))$$,
+                'tap_app inserts an artifact');
+SELECT is((SELECT status::text FROM taskdb.set_run_status('00000000-0000-0000-0001-000000000003', 'running')),
+          'running', 'tap_app sets a run''s status through the API');
+SELECT lives_ok($$UPDATE taskdb.runs SET status = 'cancelled' WHERE id = '00000000-0000-0000-0001-000000000001'$$,
+                'tap_app updates a run');
+SELECT lives_ok($$DELETE FROM taskdb.tasks WHERE id = '00000000-0000-0000-0000-000000000003'$$,
+                'tap_app deletes a task (its run and task_status row go by cascade)');
+SELECT is((SELECT count(*)::int FROM taskdb.task_status WHERE task_id = '00000000-0000-0000-0000-000000000003'),
+          0, 'the deleted task''s task_status row is gone');
+
+-- The role sees its own pending changes ...
+SELECT results_eq(
+    $$SELECT t.title::text, taskdb.status_derived(t.id), v.status_derived, v.runs_total, v.runs_running,
+             v.runs_completed, v.runs_failed, v.gates_failed
+        FROM taskdb.tasks t JOIN taskdb.task_status_derived v ON v.task_id = t.id ORDER BY 1$$,
+    $$VALUES ('app plain', 'in_progress', 'in_progress', 2::bigint, 1::bigint, 1::bigint, 0::bigint, 1::bigint),
+             ('app via api', 'in_progress', 'in_progress', 1::bigint, 1::bigint, 0::bigint, 0::bigint, 0::bigint),
+             ('existing', 'blocked', 'blocked', 1::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint)$$,
+    'tap_app reads status_derived() and task_status_derived with its own pending changes');
+SELECT results_eq(
+    $$SELECT t.title::text, p.runs_total, p.gates_failed
+        FROM taskdb.pending_deltas() p JOIN taskdb.tasks t ON t.id = p.task_id ORDER BY 1$$,
+    $$VALUES ('app plain', 2::bigint, 1::bigint), ('app via api', 1::bigint, 0::bigint),
+             ('existing', 1::bigint, 0::bigint)$$,
+    'tap_app reads its pending deltas');
+-- ... while task_status itself is unchanged until commit.
+SELECT results_eq(
+    $$SELECT t.title::text, s.status_derived, s.runs_total, s.gates_failed
+        FROM taskdb.tasks t JOIN taskdb.task_status s ON s.task_id = t.id ORDER BY 1$$,
+    $$VALUES ('app plain', 'pending', 0::bigint, 0::bigint), ('app via api', 'pending', 0::bigint, 0::bigint),
+             ('existing', 'pending', 0::bigint, 0::bigint)$$,
+    'task_status is untouched before commit');
+
+--
+-- What tap_app may not do
+--
+SELECT throws_ok($$INSERT INTO taskdb.task_status (task_id) VALUES ('00000000-0000-0000-0000-000000000003')$$,
+                 '42501', 'permission denied for table task_status', 'tap_app cannot INSERT into task_status');
+SELECT throws_ok($$UPDATE taskdb.task_status SET runs_failed = 0$$,
+                 '42501', 'permission denied for table task_status', 'tap_app cannot UPDATE task_status');
+SELECT throws_ok($$DELETE FROM taskdb.task_status$$,
+                 '42501', 'permission denied for table task_status', 'tap_app cannot DELETE from task_status');
+SELECT throws_ok($$TRUNCATE taskdb.task_status$$,
+                 '42501', 'permission denied for table task_status', 'tap_app cannot TRUNCATE task_status');
+SELECT throws_ok($$TRUNCATE taskdb.runs$$,
+                 '42501', 'permission denied for table runs', 'tap_app cannot TRUNCATE runs');
+SELECT throws_ok($$SELECT taskdb.rebuild_status()$$,
+                 '42501', 'permission denied for function rebuild_status', 'tap_app cannot run rebuild_status()');
+SELECT throws_ok($$SELECT taskdb.void_pending_deltas()$$,
+                 '42501', 'permission denied for function void_pending_deltas', 'tap_app cannot run void_pending_deltas()');
+SELECT throws_ok($$ALTER TABLE taskdb.runs DISABLE TRIGGER runs_status_insert$$,
+                 '42501', 'must be owner of table runs', 'tap_app cannot disable the maintenance triggers');
+SELECT throws_ok($$DROP TRIGGER gates_fill_task_id ON taskdb.gates$$,
+                 '42501', 'must be owner of relation gates', 'tap_app cannot drop a taskdb trigger');
+SELECT throws_ok($$CREATE TRIGGER tap_t BEFORE INSERT ON taskdb.runs FOR EACH ROW EXECUTE FUNCTION taskdb.fill_task_id()$$,
+                 '42501', 'permission denied for table runs', 'tap_app cannot add triggers to taskdb tables');
+SELECT throws_ok($$SET session_replication_role = replica$$,
+                 '42501', 'permission denied to set parameter "session_replication_role"',
+                 'tap_app cannot turn triggers off with session_replication_role');
+SELECT throws_ok($$INSERT INTO taskdb.gates (run_id, task_id, name, type, status) VALUES
+                   ('00000000-0000-0000-0001-000000000002', '00000000-0000-0000-0000-000000000001', 'opa', 'policy', 'fail')$$,
+                 '23503', 'gates.task_id 00000000-0000-0000-0000-000000000001 does not match task 00000000-0000-0000-0000-000000000002 of run 00000000-0000-0000-0001-000000000002',
+                 'tap_app cannot make a gate count against another task');
+SELECT throws_ok($$UPDATE taskdb.runs SET task_id = '00000000-0000-0000-0000-000000000001' WHERE id = '00000000-0000-0000-0001-000000000002'$$,
+                 '23000', 'cannot change runs.task_id from 00000000-0000-0000-0000-000000000002 to 00000000-0000-0000-0000-000000000001',
+                 'tap_app cannot move a run to another task');
+SELECT throws_ok($$ALTER TABLE taskdb.task_status ADD COLUMN x int$$,
+                 '42501', 'must be owner of table task_status', 'tap_app cannot alter task_status');
+RESET ROLE;
+
+-- Nothing tap_app was refused left a trace: the same pending counters as before.
+SELECT results_eq(
+    $$SELECT t.title::text, v.status_derived, v.runs_total, v.runs_running, v.runs_completed, v.runs_failed, v.gates_failed
+        FROM taskdb.tasks t JOIN taskdb.task_status_derived v ON v.task_id = t.id ORDER BY 1$$,
+    $$VALUES ('app plain', 'in_progress', 2::bigint, 1::bigint, 1::bigint, 0::bigint, 1::bigint),
+             ('app via api', 'in_progress', 1::bigint, 1::bigint, 0::bigint, 0::bigint, 0::bigint),
+             ('existing', 'blocked', 1::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint)$$,
+    'the refused statements changed nothing');
+SELECT is((SELECT ARRAY[count(*) FILTER (WHERE tgenabled = 'O'), count(*)]::int[]
+             FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+            WHERE c.relnamespace = 'taskdb'::regnamespace AND NOT t.tgisinternal),
+          ARRAY[16, 16], 'all 16 taskdb triggers are still there and enabled');
+SELECT is(current_setting('session_replication_role'), 'origin', 'session_replication_role is still origin');
+
+-- The repair function is for its owner: as the superuser it runs and
+-- leaves the live view where it was.
+SELECT is(taskdb.rebuild_status(), 3::bigint, 'rebuild_status() runs for the superuser and rewrites the three changed rows');
+SELECT results_eq(
+    $$SELECT t.title::text, v.status_derived, v.runs_total, v.runs_running, v.runs_completed, v.runs_failed, v.gates_failed
+        FROM taskdb.tasks t JOIN taskdb.task_status_derived v ON v.task_id = t.id ORDER BY 1$$,
+    $$VALUES ('app plain', 'in_progress', 2::bigint, 1::bigint, 1::bigint, 0::bigint, 1::bigint),
+             ('app via api', 'in_progress', 1::bigint, 1::bigint, 0::bigint, 0::bigint, 0::bigint),
+             ('existing', 'blocked', 1::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint)$$,
+    'after rebuild_status() the live view is unchanged (stored rows rebuilt, pending deltas voided)');
+
+SELECT * FROM finish();
+ROLLBACK;
