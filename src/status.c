@@ -107,6 +107,7 @@ static SPIPlanPtr plan_update_one = NULL;
 static SPIPlanPtr plan_lock_many = NULL;
 static SPIPlanPtr plan_update_many = NULL;
 static SPIPlanPtr plan_insert_tasks = NULL;
+static SPIPlanPtr plan_recompute_one = NULL;
 
 /* Which counters a source table feeds. */
 typedef enum DeltaSource
@@ -595,15 +596,53 @@ status_apply(DeltaEntry **entries, int n)
 				   values, false, SPI_OK_UPDATE);
 }
 
+/*
+ * Summary rows recounted from the base tables, for tasks this transaction
+ * re-created (nobody else can see or lock their rows yet).
+ */
+static void
+status_recompute(DeltaEntry **entries, int n)
+{
+	Oid			argtypes[1] = {UUIDOID};
+	Datum		values[1];
+	SPIPlanPtr	plan = status_plan(&plan_recompute_one,
+								   "UPDATE taskdb.task_status s SET"
+								   " runs_total = c.t, runs_running = c.r, runs_completed = c.c,"
+								   " runs_failed = c.f, gates_failed = c.g,"
+								   " status_derived = taskdb.derive_status(c.t, c.r, c.c, c.f, c.g),"
+								   " health_score = CASE WHEN c.t OPERATOR(pg_catalog.>) 0"
+								   "   THEN c.c::pg_catalog.float8 OPERATOR(pg_catalog./) c.t ELSE 0 END,"
+								   " calculated_at = pg_catalog.now()"
+								   " FROM (SELECT pg_catalog.count(*) AS t,"
+								   "   pg_catalog.count(*) FILTER (WHERE x.status OPERATOR(pg_catalog.=) 'running') AS r,"
+								   "   pg_catalog.count(*) FILTER (WHERE x.status OPERATOR(pg_catalog.=) 'completed') AS c,"
+								   "   pg_catalog.count(*) FILTER (WHERE x.status OPERATOR(pg_catalog.=) 'failed') AS f,"
+								   "   (SELECT pg_catalog.count(*) FROM taskdb.gates y"
+								   "     WHERE y.task_id OPERATOR(pg_catalog.=) $1"
+								   "       AND y.status OPERATOR(pg_catalog.=) 'fail') AS g"
+								   "   FROM taskdb.runs x WHERE x.task_id OPERATOR(pg_catalog.=) $1) c"
+								   " WHERE s.task_id OPERATOR(pg_catalog.=) $1",
+								   1, argtypes);
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		values[0] = UUIDPGetDatum(&entries[i]->task_id);
+		status_execute(plan, values, false, SPI_OK_UPDATE);
+	}
+}
+
 static void
 status_flush(void)
 {
 	DeltaLevel *level = delta_top;
 	DeltaEntry **entries;
+	DeltaEntry **reborn;
 	DeltaEntry *e;
 	HASH_SEQ_STATUS seq;
 	MaintainerState st;
 	long		n = 0;
+	long		nreborn = 0;
 
 	if (level == NULL)
 		return;
@@ -620,14 +659,24 @@ status_flush(void)
 
 	entries = MemoryContextAlloc(level->cxt,
 								 sizeof(DeltaEntry *) * (hash_get_num_entries(level->deltas) + 1));
+	reborn = MemoryContextAlloc(level->cxt,
+								sizeof(DeltaEntry *) * (hash_get_num_entries(level->deltas) + 1));
 	hash_seq_init(&seq, level->deltas);
 	while ((e = hash_seq_search(&seq)) != NULL)
 	{
-		if (e->d.runs_total != 0 || e->d.runs_running != 0 || e->d.runs_completed != 0 ||
-			e->d.runs_failed != 0 || e->d.gates_failed != 0)
+		/*
+		 * A task deleted and inserted again in this transaction: when both
+		 * happen in one statement, the cascade's run deltas of the old task
+		 * fire after the re-insert, so the deltas cannot be trusted; the new
+		 * task's rows are all ours and final, so count them instead.
+		 */
+		if (e->born)
+			reborn[nreborn++] = e;
+		else if (e->d.runs_total != 0 || e->d.runs_running != 0 || e->d.runs_completed != 0 ||
+				 e->d.runs_failed != 0 || e->d.gates_failed != 0)
 			entries[n++] = e;
 	}
-	if (n == 0)
+	if (n == 0 && nreborn == 0)
 		return;
 	qsort(entries, n, sizeof(DeltaEntry *), delta_entry_cmp);
 
@@ -642,7 +691,10 @@ status_flush(void)
 		PushActiveSnapshot(GetTransactionSnapshot());
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "taskdb: SPI_connect failed");
-		status_apply(entries, (int) n);
+		if (n > 0)
+			status_apply(entries, (int) n);
+		if (nreborn > 0)
+			status_recompute(reborn, (int) nreborn);
 		SPI_finish();
 		PopActiveSnapshot();
 	}
