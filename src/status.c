@@ -108,6 +108,7 @@ static SPIPlanPtr plan_lock_many = NULL;
 static SPIPlanPtr plan_update_many = NULL;
 static SPIPlanPtr plan_insert_tasks = NULL;
 static SPIPlanPtr plan_recompute_one = NULL;
+static SPIPlanPtr plan_recount_one = NULL;
 
 /* Which counters a source table feeds. */
 typedef enum DeltaSource
@@ -304,6 +305,8 @@ delta_task_born(DeltaLevel *level, const pg_uuid_t *task_id)
  * it covers, a re-inserted task hides everything outside, and a level of
  * another incarnation ends the walk.  Returns false if there is none.
  */
+static void delta_recount(const pg_uuid_t *task_id, StatusCounters *out);
+
 static bool
 delta_lookup(Oid status_relid, const pg_uuid_t *task_id, StatusCounters *out)
 {
@@ -332,7 +335,11 @@ delta_lookup(Oid status_relid, const pg_uuid_t *task_id, StatusCounters *out)
 			if (want_gates)
 				out->gates_failed += e->d.gates_failed;
 			if (e->born)
-				break;
+			{
+				/* Re-created here: its deltas may include the old task's (see status_flush). */
+				delta_recount(task_id, out);
+				return true;
+			}
 		}
 		if (level->reset_runs)
 			want_runs = false;
@@ -596,6 +603,44 @@ status_apply(DeltaEntry **entries, int n)
 				   values, false, SPI_OK_UPDATE);
 }
 
+/* The counters of task $1 counted from the base tables. */
+#define STATUS_COUNT_SQL \
+	"SELECT pg_catalog.count(*) AS t," \
+	"   pg_catalog.count(*) FILTER (WHERE x.status OPERATOR(pg_catalog.=) 'running') AS r," \
+	"   pg_catalog.count(*) FILTER (WHERE x.status OPERATOR(pg_catalog.=) 'completed') AS c," \
+	"   pg_catalog.count(*) FILTER (WHERE x.status OPERATOR(pg_catalog.=) 'failed') AS f," \
+	"   (SELECT pg_catalog.count(*) FROM taskdb.gates y" \
+	"     WHERE y.task_id OPERATOR(pg_catalog.=) $1" \
+	"       AND y.status OPERATOR(pg_catalog.=) 'fail') AS g" \
+	"   FROM taskdb.runs x WHERE x.task_id OPERATOR(pg_catalog.=) $1"
+
+/*
+ * For a task re-created by this transaction, what its pending delta really
+ * is: its rows counted with the current snapshot (its summary row, created
+ * by this transaction, is all zeros until the flush).
+ */
+static void
+delta_recount(const pg_uuid_t *task_id, StatusCounters *out)
+{
+	Oid			argtypes[1] = {UUIDOID};
+	Datum		values[1];
+	bool		isnull;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "taskdb: SPI_connect failed");
+	values[0] = UUIDPGetDatum(task_id);
+	status_execute(status_plan(&plan_recount_one, STATUS_COUNT_SQL, 1, argtypes),
+				   values, true, SPI_OK_SELECT);
+	if (SPI_processed != 1)
+		elog(ERROR, "taskdb: recounting a task returned %d rows", (int) SPI_processed);
+	out->runs_total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	out->runs_running = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	out->runs_completed = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	out->runs_failed = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
+	out->gates_failed = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull));
+	SPI_finish();
+}
+
 /*
  * Summary rows recounted from the base tables, for tasks this transaction
  * re-created (nobody else can see or lock their rows yet).
@@ -613,14 +658,7 @@ status_recompute(DeltaEntry **entries, int n)
 								   " health_score = CASE WHEN c.t OPERATOR(pg_catalog.>) 0"
 								   "   THEN c.c::pg_catalog.float8 OPERATOR(pg_catalog./) c.t ELSE 0 END,"
 								   " calculated_at = pg_catalog.now()"
-								   " FROM (SELECT pg_catalog.count(*) AS t,"
-								   "   pg_catalog.count(*) FILTER (WHERE x.status OPERATOR(pg_catalog.=) 'running') AS r,"
-								   "   pg_catalog.count(*) FILTER (WHERE x.status OPERATOR(pg_catalog.=) 'completed') AS c,"
-								   "   pg_catalog.count(*) FILTER (WHERE x.status OPERATOR(pg_catalog.=) 'failed') AS f,"
-								   "   (SELECT pg_catalog.count(*) FROM taskdb.gates y"
-								   "     WHERE y.task_id OPERATOR(pg_catalog.=) $1"
-								   "       AND y.status OPERATOR(pg_catalog.=) 'fail') AS g"
-								   "   FROM taskdb.runs x WHERE x.task_id OPERATOR(pg_catalog.=) $1) c"
+								   " FROM (" STATUS_COUNT_SQL ") c"
 								   " WHERE s.task_id OPERATOR(pg_catalog.=) $1",
 								   1, argtypes);
 	int			i;
