@@ -65,13 +65,8 @@ for o in ${BENCH_PGOPTS:-}; do
 	opts+=(-o "$o")
 done
 
-# As root, pg_virtualenv would create the machine-wide cluster 15/regress,
-# which collides with anyone else's throwaway cluster; under fakeroot it
-# keeps everything in a private temporary directory instead.
-wrap=()
-if [ "$(id -u)" = 0 ] && command -v fakeroot >/dev/null; then
-	wrap=(fakeroot)
-fi
-
+# -t: keep the cluster in a private temporary directory (as root,
+# pg_virtualenv would otherwise create the machine-wide cluster 15/regress,
+# which collides with anyone else's throwaway cluster).
 export PGPORT=${BENCH_PORT:-55435}
-exec "${wrap[@]}" pg_virtualenv "${opts[@]}" bash bench/lib/bench.sh
+exec pg_virtualenv -t "${opts[@]}" bash bench/lib/bench.sh

@@ -6,5 +6,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh
-exec pg_virtualenv -t -o max_prepared_transactions=10 -o deadlock_timeout=100ms \
-	scripts/run-suites.sh
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+pg_virtualenv -t -o max_prepared_transactions=10 -o deadlock_timeout=100ms \
+	scripts/run-suites.sh 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+
+# Repeat the summary as the very last line (the cluster's shutdown prints after it).
+summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
+if [ -z "$summary" ]; then
+	summary="0 passed, 1 failed"
+	rc=1
+fi
+echo "$summary"
+exit "$rc"
