@@ -8,6 +8,8 @@
 
 \echo Use "CREATE EXTENSION taskdb" to load this file. \quit
 
+COMMENT ON SCHEMA @extschema@ IS 'taskdb: tasks, runs, gates and artifacts with incrementally maintained status_derived.';
+
 /* ------------------------------------------------------------------------
  * Functions used by constraints and generated columns (must exist first)
  * ------------------------------------------------------------------------ */
@@ -423,12 +425,17 @@ COMMENT ON FUNCTION @extschema@.create_gate(uuid, text, text, text, jsonb) IS
 
 CREATE FUNCTION @extschema@.set_run_status(run_id uuid, status text)
 RETURNS @extschema@.runs
-LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     r @extschema@.runs;
 BEGIN
+    IF status IS NULL THEN
+        RAISE EXCEPTION 'status of run % must not be NULL', run_id
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'Pass one of queued, running, completed, failed, cancelled.';
+    END IF;
     UPDATE @extschema@.runs AS x
        SET status = set_run_status.status,
            started_at = CASE WHEN set_run_status.status OPERATOR(pg_catalog.<>) 'queued'
@@ -452,12 +459,17 @@ COMMENT ON FUNCTION @extschema@.set_run_status(uuid, text) IS
 
 CREATE FUNCTION @extschema@.set_gate_status(gate_id uuid, status text)
 RETURNS @extschema@.gates
-LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     g @extschema@.gates;
 BEGIN
+    IF status IS NULL THEN
+        RAISE EXCEPTION 'status of gate % must not be NULL', gate_id
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'Pass one of pending, pass, fail, skipped.';
+    END IF;
     UPDATE @extschema@.gates AS x
        SET status = set_gate_status.status
      WHERE x.id OPERATOR(pg_catalog.=) set_gate_status.gate_id

@@ -273,8 +273,8 @@ INSERT INTO expected_functions VALUES
     ('taskdb.create_task(text,text,text,text,text,text,text,text,jsonb,jsonb)', 'sql', 'uuid', 'v', false, 'u'),
     ('taskdb.create_run(uuid,text,jsonb,jsonb)', 'sql', 'uuid', 'v', false, 'u'),
     ('taskdb.create_gate(uuid,text,text,text,jsonb)', 'sql', 'uuid', 'v', false, 'u'),
-    ('taskdb.set_run_status(uuid,text)', 'plpgsql', 'taskdb.runs', 'v', true, 'u'),
-    ('taskdb.set_gate_status(uuid,text)', 'plpgsql', 'taskdb.gates', 'v', true, 'u'),
+    ('taskdb.set_run_status(uuid,text)', 'plpgsql', 'taskdb.runs', 'v', false, 'u'),
+    ('taskdb.set_gate_status(uuid,text)', 'plpgsql', 'taskdb.gates', 'v', false, 'u'),
     ('taskdb.system_stats()', 'sql', 'record', 's', false, 's'),
     ('taskdb.rebuild_status()', 'plpgsql', 'bigint', 'v', false, 'u');
 SELECT is(ROW(l.lanname, p.prorettype::regtype::text, p.provolatile, p.proisstrict, p.proparallel),
