@@ -8,7 +8,7 @@
 
 \echo Use "CREATE EXTENSION taskdb" to load this file. \quit
 
-COMMENT ON SCHEMA @extschema@ IS 'taskdb: tasks, runs, gates and artifacts with incrementally maintained status_derived.';
+COMMENT ON SCHEMA @extschema@ IS 'taskdb: tasks, runs, gates and artifacts with incrementally maintained status_derived, an append-only event history and signed provenance reports.';
 
 /* ------------------------------------------------------------------------
  * Functions used by constraints and generated columns (must exist first)
@@ -156,6 +156,8 @@ COMMENT ON COLUMN @extschema@.artifacts.content IS 'The content itself, when sto
 COMMENT ON COLUMN @extschema@.artifacts.created_at IS 'When the artifact row was created.';
 COMMENT ON INDEX @extschema@.artifacts_task_id_idx IS 'Artifacts of a task; serves cascading deletes from tasks.';
 COMMENT ON INDEX @extschema@.artifacts_run_id_idx IS 'Artifacts of a run; serves cascading deletes from runs.';
+CREATE INDEX artifacts_sha256_idx ON @extschema@.artifacts (sha256);
+COMMENT ON INDEX @extschema@.artifacts_sha256_idx IS 'Finding artifacts by content hash (artifact_hash claims given by hash).';
 
 /*
  * The summary: one row per task, maintained by taskdb (never by callers).
@@ -193,11 +195,116 @@ COMMENT ON COLUMN @extschema@.task_status.health_score IS 'Completed runs / all 
 COMMENT ON COLUMN @extschema@.task_status.calculated_at IS 'When status_derived last changed: start time of the transaction that changed it (or created the task).';
 COMMENT ON INDEX @extschema@.task_status_derived_idx IS 'Counting tasks by status_derived and listing the latest tasks in a status are index scans.';
 
-/* pg_dump keeps the data tables; task_status is rebuilt by the triggers on restore. */
+/*
+ * The event history: one row per inserted, changed or deleted row of tasks,
+ * runs, gates, artifacts and reports, and one per TRUNCATE, written by
+ * taskdb.record_events() as the table owner, one INSERT per statement.
+ * Append-only for everyone (refuse_event_change); no CHECK constraints, since
+ * only taskdb writes it.  xact_id is the writing transaction's top-level id:
+ * provenance verification decides "before or after a snapshot" with it.
+ * Events are ordered by id (a sequence without cache, so ids follow the
+ * order in which events were written).
+ */
+CREATE SEQUENCE @extschema@.events_id_seq;
+CREATE TABLE @extschema@.events (
+    id              bigint PRIMARY KEY DEFAULT nextval('@extschema@.events_id_seq'),
+    xact_id         xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
+    occurred_at     timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp(),
+    task_id         uuid,
+    entity          text NOT NULL,
+    entity_id       uuid,
+    operation       text NOT NULL,
+    old_status      text,
+    new_status      text,
+    changes         jsonb
+);
+ALTER SEQUENCE @extschema@.events_id_seq OWNED BY @extschema@.events.id;
+CREATE INDEX events_entity_id_idx ON @extschema@.events (entity_id);
+CREATE INDEX events_task_id_idx ON @extschema@.events (task_id);
+CREATE INDEX events_truncate_idx ON @extschema@.events (entity, id) WHERE operation = 'truncate';
+COMMENT ON SEQUENCE @extschema@.events_id_seq IS 'Ids of taskdb.events, in the order events were written.';
+COMMENT ON TABLE @extschema@.events IS 'Append-only history of tasks, runs, gates, artifacts and reports, written by taskdb''s triggers. UPDATE, DELETE and TRUNCATE are refused for everyone.';
+COMMENT ON COLUMN @extschema@.events.id IS 'Event id; increasing in the order events were written.';
+COMMENT ON COLUMN @extschema@.events.xact_id IS 'Top-level transaction that wrote the change (pg_current_xact_id()); compared with report snapshots by pg_visible_in_snapshot().';
+COMMENT ON COLUMN @extschema@.events.occurred_at IS 'Start time of the statement that made the change (not its commit time).';
+COMMENT ON COLUMN @extschema@.events.task_id IS 'Task the changed row belongs to (NULL for reports and TRUNCATE).';
+COMMENT ON COLUMN @extschema@.events.entity IS 'task, run, gate, artifact or report.';
+COMMENT ON COLUMN @extschema@.events.entity_id IS 'Id of the changed row (NULL for TRUNCATE).';
+COMMENT ON COLUMN @extschema@.events.operation IS 'insert, update, delete or truncate.';
+COMMENT ON COLUMN @extschema@.events.old_status IS 'status before the change (tasks, runs, gates; NULL for inserts).';
+COMMENT ON COLUMN @extschema@.events.new_status IS 'status after the change (tasks, runs, gates; NULL for deletes).';
+COMMENT ON COLUMN @extschema@.events.changes IS 'For updates: the other columns that changed, as {"column": {"old": ..., "new": ...}} (updated_at omitted; artifact content shown as "changed"). NULL otherwise.';
+COMMENT ON INDEX @extschema@.events_entity_id_idx IS 'History of one task, run, gate, artifact or report.';
+COMMENT ON INDEX @extschema@.events_task_id_idx IS 'All events of one task (its row, runs, gates and artifacts).';
+COMMENT ON INDEX @extschema@.events_truncate_idx IS 'TRUNCATEs of a table, which provenance verification must also consider.';
+
+/* Published provenance reports (written only by taskdb.publish_report). */
+CREATE TABLE @extschema@.reports (
+    id                          uuid PRIMARY KEY,
+    verification_snapshot_ts    timestamptz NOT NULL UNIQUE,
+    snapshot                    pg_snapshot NOT NULL,
+    published_by                text NOT NULL,
+    claims_count                integer NOT NULL,
+    report                      jsonb NOT NULL,
+    created_at                  timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE @extschema@.reports IS 'Provenance reports published by taskdb.publish_report(), exactly as returned to the publisher (signed).';
+COMMENT ON COLUMN @extschema@.reports.id IS 'report_id of the report.';
+COMMENT ON COLUMN @extschema@.reports.verification_snapshot_ts IS 'Unique, strictly increasing publication stamp (see taskdb.report_clock).';
+COMMENT ON COLUMN @extschema@.reports.snapshot IS 'The MVCC snapshot every claim was read in (pg_current_snapshot()).';
+COMMENT ON COLUMN @extschema@.reports.published_by IS 'Role that published the report.';
+COMMENT ON COLUMN @extschema@.reports.claims_count IS 'Number of claims in the report.';
+COMMENT ON COLUMN @extschema@.reports.report IS 'The signed report document.';
+COMMENT ON COLUMN @extschema@.reports.created_at IS 'Transaction start time of the publication.';
+COMMENT ON CONSTRAINT reports_verification_snapshot_ts_key ON @extschema@.reports IS 'No two reports share a verification_snapshot_ts.';
+
+/*
+ * One row, locked and advanced by every publication: the row lock puts
+ * publishers in order and makes verification_snapshot_ts unique and
+ * increasing.  Not dumped: after a restore it restarts from the newest
+ * report's stamp.
+ */
+CREATE TABLE @extschema@.report_clock (
+    singleton   boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    last_ts     timestamptz NOT NULL
+);
+INSERT INTO @extschema@.report_clock (last_ts) VALUES ('-infinity');
+COMMENT ON TABLE @extschema@.report_clock IS 'Internal: the last verification_snapshot_ts handed out. One row; publishers lock it in turn.';
+COMMENT ON COLUMN @extschema@.report_clock.singleton IS 'Always true: the table has one row.';
+COMMENT ON COLUMN @extschema@.report_clock.last_ts IS 'The most recent verification_snapshot_ts.';
+
+/*
+ * The HMAC-SHA-256 key reports are signed with, generated at install from
+ * the server's strong random source.  Readable only by its owner (the
+ * installing superuser); taskdb's functions read it as the owner.  Reports
+ * are signed with the oldest key and verified against every key, so a key
+ * restored by pg_restore (older than the one CREATE EXTENSION made in the
+ * new database) keeps old reports verifiable.
+ */
+CREATE TABLE @extschema@.signing_key (
+    key         bytea NOT NULL CHECK (pg_catalog.length(key) >= 32),
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+INSERT INTO @extschema@.signing_key (key)
+SELECT pg_catalog.uuid_send(pg_catalog.gen_random_uuid()) OPERATOR(pg_catalog.||)
+       pg_catalog.uuid_send(pg_catalog.gen_random_uuid()) OPERATOR(pg_catalog.||)
+       pg_catalog.uuid_send(pg_catalog.gen_random_uuid());
+COMMENT ON TABLE @extschema@.signing_key IS 'Secret HMAC-SHA-256 key(s) for provenance reports; superuser-only. Set with taskdb.set_signing_key().';
+COMMENT ON COLUMN @extschema@.signing_key.key IS 'The key (at least 32 bytes).';
+COMMENT ON COLUMN @extschema@.signing_key.created_at IS 'When the key was set; the oldest key signs.';
+
+/*
+ * pg_dump keeps the data tables, the reports and the signing key (so
+ * restored reports still verify).  task_status is rebuilt by the triggers on
+ * restore; the event history is not dumped, because restoring the data
+ * records every restored row again as a new insert.
+ */
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.tasks', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.runs', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.gates', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.artifacts', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.reports', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.signing_key', '');
 
 /* ------------------------------------------------------------------------
  * Maintenance functions (C, src/status.c and src/integrity.c)
@@ -260,9 +367,66 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION @extschema@.void_pending_deltas() IS
 'Internal to rebuild_status(): forgets the current transaction''s pending deltas (undone if the enclosing subtransaction rolls back).';
 
+CREATE FUNCTION @extschema@.record_events()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'record_events'
+LANGUAGE C;
+COMMENT ON FUNCTION @extschema@.record_events() IS
+'Statement trigger: appends one taskdb.events row per row the statement inserted, changed or deleted (one per TRUNCATE), with one INSERT.';
+
+CREATE FUNCTION @extschema@.refuse_event_change()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'refuse_event_change'
+LANGUAGE C;
+COMMENT ON FUNCTION @extschema@.refuse_event_change() IS
+'Statement trigger on taskdb.events: refuses UPDATE, DELETE and TRUNCATE (the history is append-only).';
+
 /* ------------------------------------------------------------------------
  * Triggers
  * ------------------------------------------------------------------------ */
+
+/* History: every table that carries provenance, every operation. */
+CREATE TRIGGER tasks_events_insert AFTER INSERT ON @extschema@.tasks
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.record_events();
+CREATE TRIGGER tasks_events_update AFTER UPDATE ON @extschema@.tasks
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.record_events();
+CREATE TRIGGER tasks_events_delete AFTER DELETE ON @extschema@.tasks
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.record_events();
+CREATE TRIGGER tasks_events_truncate AFTER TRUNCATE ON @extschema@.tasks
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.record_events();
+CREATE TRIGGER runs_events_insert AFTER INSERT ON @extschema@.runs
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.record_events();
+CREATE TRIGGER runs_events_update AFTER UPDATE ON @extschema@.runs
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.record_events();
+CREATE TRIGGER runs_events_delete AFTER DELETE ON @extschema@.runs
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.record_events();
+CREATE TRIGGER runs_events_truncate AFTER TRUNCATE ON @extschema@.runs
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.record_events();
+CREATE TRIGGER gates_events_insert AFTER INSERT ON @extschema@.gates
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.record_events();
+CREATE TRIGGER gates_events_update AFTER UPDATE ON @extschema@.gates
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.record_events();
+CREATE TRIGGER gates_events_delete AFTER DELETE ON @extschema@.gates
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.record_events();
+CREATE TRIGGER gates_events_truncate AFTER TRUNCATE ON @extschema@.gates
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.record_events();
+CREATE TRIGGER artifacts_events_insert AFTER INSERT ON @extschema@.artifacts
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.record_events();
+CREATE TRIGGER artifacts_events_update AFTER UPDATE ON @extschema@.artifacts
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.record_events();
+CREATE TRIGGER artifacts_events_delete AFTER DELETE ON @extschema@.artifacts
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.record_events();
+CREATE TRIGGER artifacts_events_truncate AFTER TRUNCATE ON @extschema@.artifacts
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.record_events();
+CREATE TRIGGER reports_events_insert AFTER INSERT ON @extschema@.reports
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.record_events();
+CREATE TRIGGER reports_events_delete AFTER DELETE ON @extschema@.reports
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.record_events();
+
+/* Append-only, even for the owner, superusers and session_replication_role = replica. */
+CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON @extschema@.events
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.refuse_event_change();
+ALTER TABLE @extschema@.events ENABLE ALWAYS TRIGGER events_append_only;
 
 CREATE TRIGGER tasks_status_insert AFTER INSERT ON @extschema@.tasks
     REFERENCING NEW TABLE AS new_rows
@@ -596,6 +760,114 @@ COMMENT ON FUNCTION @extschema@.rebuild_status() IS
 'Repair: recomputes every task_status row from tasks, runs and gates (inserting missing rows, deleting orphans) and returns how many rows changed. Blocks writers of tasks, runs and gates while it runs.';
 
 /* ------------------------------------------------------------------------
+ * Artifacts and provenance (src/hash.c, src/provenance.c)
+ * ------------------------------------------------------------------------ */
+
+CREATE FUNCTION @extschema@.sha256(content bytea)
+RETURNS text
+AS 'MODULE_PATHNAME', 'taskdb_sha256'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.sha256(bytea) IS
+'SHA-256 of content (OpenSSL) in the form artifacts.sha256 stores: ''sha256:'' followed by 64 lower-case hex digits.';
+
+CREATE FUNCTION @extschema@.create_artifact(
+    path text,
+    content bytea DEFAULT NULL,
+    sha256 text DEFAULT NULL,
+    run_id uuid DEFAULT NULL,
+    task_id uuid DEFAULT NULL,
+    media_type text DEFAULT NULL,
+    store_content boolean DEFAULT true)
+RETURNS uuid
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    computed text;
+    new_id uuid;
+BEGIN
+    IF path IS NULL THEN
+        RAISE EXCEPTION 'artifact path must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'Pass the path the run wrote the artifact to.';
+    END IF;
+    IF run_id IS NULL AND task_id IS NULL THEN
+        RAISE EXCEPTION 'artifact "%" needs a run_id or a task_id', path
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'Pass run_id => the producing run (its task is filled in), or task_id => the owning task.';
+    END IF;
+    IF content IS NULL AND sha256 IS NULL THEN
+        RAISE EXCEPTION 'artifact "%" needs content or a declared sha256', path
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'Pass content => the bytes (taskdb hashes them), or sha256 => ''sha256:<64 hex digits>''.';
+    END IF;
+    IF sha256 IS NOT NULL THEN
+        PERFORM @extschema@.check_sha256('sha256', sha256);
+    END IF;
+    IF content IS NOT NULL THEN
+        computed := @extschema@.sha256(content);
+        IF sha256 IS NOT NULL AND sha256 OPERATOR(pg_catalog.<>) computed THEN
+            RAISE EXCEPTION 'declared hash % does not match the content of artifact "%"', sha256, path
+                USING ERRCODE = 'data_exception',
+                      DETAIL = pg_catalog.format('The content hashes to %s.', computed),
+                      HINT = 'Pass the content alone and let taskdb hash it.';
+        END IF;
+    END IF;
+    INSERT INTO @extschema@.artifacts (task_id, run_id, path, sha256, size_bytes, media_type, content)
+    VALUES (create_artifact.task_id, create_artifact.run_id, create_artifact.path,
+            COALESCE(computed, create_artifact.sha256),
+            pg_catalog.length(create_artifact.content),
+            create_artifact.media_type,
+            CASE WHEN store_content THEN create_artifact.content END)
+    RETURNING id INTO new_id;
+    RETURN new_id;
+END;
+$$;
+COMMENT ON FUNCTION @extschema@.create_artifact(text, bytea, text, uuid, uuid, text, boolean) IS
+'Records an artifact of a run (or task) and returns its id. Give content (hashed here with SHA-256; stored unless store_content => false) or a declared sha256; both must agree when both are given.';
+
+CREATE FUNCTION @extschema@.publish_report(claims jsonb)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'publish_report'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.publish_report(jsonb) IS
+'Publishes a provenance report: reads every claim''s value in one snapshot (with the caller''s privileges), stamps a unique increasing verification_snapshot_ts, records the snapshot, signs the report with HMAC-SHA-256, stores it in taskdb.reports and returns it. claims: [{"kind": "task_id"|"run_id"|"gate_id"|"status_derived", "id": uuid, "expected": status?} | {"kind": "artifact_hash", "id": uuid?, "hash": "sha256:..."?}, ...].';
+
+CREATE FUNCTION @extschema@.verify_provenance(report jsonb)
+RETURNS TABLE (claim text, kind text, status text, expected text, actual text,
+               mismatch text, changed_at timestamptz)
+AS 'MODULE_PATHNAME', 'verify_provenance'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED ROWS 11;
+COMMENT ON FUNCTION @extschema@.verify_provenance(jsonb) IS
+'Verifies a published report: one row per claim and one for the signature, status PASS or FAIL; on FAIL, mismatch says why (changed after snapshot, deleted after snapshot, created after snapshot, already different at snapshot, never existed, content hash differs, signature invalid, malformed claim) and changed_at when. Before/after the snapshot is decided by transaction visibility.';
+
+CREATE FUNCTION @extschema@.debug_provenance(report jsonb, verbose boolean DEFAULT false)
+RETURNS SETOF text
+AS 'MODULE_PATHNAME', 'debug_provenance'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED ROWS 12;
+COMMENT ON FUNCTION @extschema@.debug_provenance(jsonb, boolean) IS
+'verify_provenance in human form, one line per claim ("[PASS] task_id: a1b2c3d4... - Task exists and status matches"); verbose adds Expected / Actual / Mismatch lines under each FAIL.';
+
+CREATE FUNCTION @extschema@.set_signing_key(key bytea)
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF key IS NULL OR pg_catalog.length(key) OPERATOR(pg_catalog.<) 32 THEN
+        RAISE EXCEPTION 'a report signing key must have at least 32 bytes, not %',
+                        COALESCE(pg_catalog.length(key)::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use 32 random bytes, e.g. from openssl rand -hex 32, passed as decode(''<hex>'', ''hex'').';
+    END IF;
+    DELETE FROM @extschema@.signing_key;
+    INSERT INTO @extschema@.signing_key (key) VALUES (set_signing_key.key);
+END;
+$$;
+COMMENT ON FUNCTION @extschema@.set_signing_key(bytea) IS
+'Superuser only: replaces the report signing key (at least 32 bytes). Reports signed with the previous key no longer verify; use the same key in databases that must verify each other''s reports.';
+
+/* ------------------------------------------------------------------------
  * Privileges: nothing is granted to PUBLIC beyond PostgreSQL's defaults for
  * functions; the repair function is for the extension owner only.
  * ------------------------------------------------------------------------ */
@@ -607,3 +879,7 @@ REVOKE ALL ON FUNCTION @extschema@.fold_status_delta() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.truncate_status() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.fill_task_id() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.refuse_key_change() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.record_events() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.refuse_event_change() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.set_signing_key(bytea) FROM PUBLIC;
+REVOKE ALL ON TABLE @extschema@.signing_key FROM PUBLIC;

@@ -35,12 +35,14 @@
 #if PG_VERSION_NUM >= 150000
 #include "funcapi.h"
 #define taskdb_init_materialized_srf(fcinfo) InitMaterializedSRF((fcinfo), 0)
+#define taskdb_init_materialized_srf_scalar(fcinfo) \
+	InitMaterializedSRF((fcinfo), MAT_SRF_USE_EXPECTED_DESC)
 #else
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/tuplestore.h"
 static inline void
-taskdb_init_materialized_srf(FunctionCallInfo fcinfo)
+taskdb_init_materialized_srf_common(FunctionCallInfo fcinfo, bool scalar)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	MemoryContext oldcontext;
@@ -52,13 +54,22 @@ taskdb_init_materialized_srf(FunctionCallInfo fcinfo)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("set-valued function called in context that cannot accept a set")));
 	oldcontext = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+	if (scalar)
+		tupdesc = rsinfo->expectedDesc;
+	else if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	rsinfo->returnMode = SFRM_Materialize;
 	rsinfo->setResult = tuplestore_begin_heap(true, false, work_mem);
 	rsinfo->setDesc = CreateTupleDescCopy(tupdesc);
 	MemoryContextSwitchTo(oldcontext);
 }
+#define taskdb_init_materialized_srf(fcinfo) taskdb_init_materialized_srf_common((fcinfo), false)
+#define taskdb_init_materialized_srf_scalar(fcinfo) taskdb_init_materialized_srf_common((fcinfo), true)
+#endif
+
+/* PG 14 made string keys of dynahash tables explicit. */
+#ifndef HASH_STRINGS
+#define HASH_STRINGS 0
 #endif
 
 #endif							/* TASKDB_COMPAT_H */

@@ -318,14 +318,8 @@ Datum
 check_sha256(PG_FUNCTION_ARGS)
 {
 	text	   *value = PG_GETARG_TEXT_PP(1);
-	const char *v = VARDATA_ANY(value);
-	int			len = VARSIZE_ANY_EXHDR(value);
-	bool		ok = (len == 7 + 64 && memcmp(v, "sha256:", 7) == 0);
-	int			i;
 
-	for (i = 7; ok && i < len; i++)
-		ok = (v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'f');
-	if (ok)
+	if (taskdb_sha256_text_valid(VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value)))
 		PG_RETURN_BOOL(true);
 
 	ereport(ERROR,
@@ -333,6 +327,6 @@ check_sha256(PG_FUNCTION_ARGS)
 			 errmsg("invalid value \"%s\" for %s",
 					text_to_cstring(value), text_to_cstring(PG_GETARG_TEXT_PP(0))),
 			 errdetail("A content hash is \"sha256:\" followed by 64 lower-case hexadecimal digits."),
-			 errhint("Compute it in SQL as 'sha256:' || encode(sha256(content), 'hex').")));
+			 errhint("Compute it with taskdb.sha256(content), or let taskdb.create_artifact() do it.")));
 	PG_RETURN_BOOL(false);
 }

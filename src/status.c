@@ -405,73 +405,6 @@ status_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 	MemoryContextDelete(child->cxt);
 }
 
-/* ------------------------------------------------------------------------
- * Running SQL against task_status as its owner
- * ------------------------------------------------------------------------ */
-
-typedef struct MaintainerState
-{
-	Oid			save_userid;
-	int			save_sec_context;
-	int			save_iso_level;
-} MaintainerState;
-
-/*
- * Become the owner of task_status (the RI triggers do the same for the
- * tables they write) and, for the commit-time flush, READ COMMITTED: see
- * the header comment.  maintainer_end must run on every path, including
- * errors, because XactIsoLevel is not restored by subtransaction abort.
- */
-static void
-maintainer_begin(MaintainerState *st, bool read_committed)
-{
-	Oid			relid = taskdb_relation_oid("task_status", false);
-	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	Oid			owner;
-
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-
-	GetUserIdAndSecContext(&st->save_userid, &st->save_sec_context);
-	st->save_iso_level = XactIsoLevel;
-	SetUserIdAndSecContext(owner, st->save_sec_context |
-						   SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
-	if (read_committed)
-		XactIsoLevel = XACT_READ_COMMITTED;
-}
-
-static void
-maintainer_end(MaintainerState *st)
-{
-	XactIsoLevel = st->save_iso_level;
-	SetUserIdAndSecContext(st->save_userid, st->save_sec_context);
-}
-
-/* Prepare a plan once per backend; re-prepare if it was invalidated (e.g. DROP EXTENSION). */
-static SPIPlanPtr
-status_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes)
-{
-	if (*cache != NULL && !SPI_plan_is_valid(*cache))
-	{
-		SPI_freeplan(*cache);
-		*cache = NULL;
-	}
-	if (*cache == NULL)
-	{
-		SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
-
-		if (plan == NULL)
-			elog(ERROR, "taskdb: SPI_prepare failed for \"%s\": %s",
-				 sql, SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(plan) != 0)
-			elog(ERROR, "taskdb: SPI_keepplan failed");
-		*cache = plan;
-	}
-	return *cache;
-}
-
 static void
 status_execute(SPIPlanPtr plan, Datum *values, bool read_only, int expected)
 {
@@ -537,7 +470,7 @@ status_apply(DeltaEntry **entries, int n)
 
 	if (n <= STATUS_FLUSH_ROW_LIMIT)
 	{
-		SPIPlanPtr	plan = status_plan(&plan_update_one,
+		SPIPlanPtr	plan = taskdb_keep_plan(&plan_update_one,
 									   "UPDATE taskdb.task_status SET"
 									   " runs_total = runs_total OPERATOR(pg_catalog.+) $2,"
 									   " runs_running = runs_running OPERATOR(pg_catalog.+) $3,"
@@ -579,13 +512,13 @@ status_apply(DeltaEntry **entries, int n)
 	values[4] = int8_array(entries, n, offsetof(StatusCounters, runs_failed));
 	values[5] = int8_array(entries, n, offsetof(StatusCounters, gates_failed));
 
-	status_execute(status_plan(&plan_lock_many,
+	status_execute(taskdb_keep_plan(&plan_lock_many,
 							   "SELECT 1 FROM taskdb.task_status"
 							   " WHERE task_id OPERATOR(pg_catalog.=) ANY ($1)"
 							   " ORDER BY task_id FOR NO KEY UPDATE",
 							   1, arraytypes),
 				   values, false, SPI_OK_SELECT);
-	status_execute(status_plan(&plan_update_many,
+	status_execute(taskdb_keep_plan(&plan_update_many,
 							   "UPDATE taskdb.task_status s SET"
 							   " runs_total = s.runs_total OPERATOR(pg_catalog.+) d.runs_total,"
 							   " runs_running = s.runs_running OPERATOR(pg_catalog.+) d.runs_running,"
@@ -629,7 +562,7 @@ delta_recount(const pg_uuid_t *task_id, StatusCounters *out)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "taskdb: SPI_connect failed");
 	values[0] = UUIDPGetDatum(task_id);
-	status_execute(status_plan(&plan_recount_one, STATUS_COUNT_SQL, 1, argtypes),
+	status_execute(taskdb_keep_plan(&plan_recount_one, STATUS_COUNT_SQL, 1, argtypes),
 				   values, true, SPI_OK_SELECT);
 	if (SPI_processed != 1)
 		elog(ERROR, "taskdb: recounting a task returned %d rows", (int) SPI_processed);
@@ -650,7 +583,7 @@ status_recompute(DeltaEntry **entries, int n)
 {
 	Oid			argtypes[1] = {UUIDOID};
 	Datum		values[1];
-	SPIPlanPtr	plan = status_plan(&plan_recompute_one,
+	SPIPlanPtr	plan = taskdb_keep_plan(&plan_recompute_one,
 								   "UPDATE taskdb.task_status s SET"
 								   " runs_total = c.t, runs_running = c.r, runs_completed = c.c,"
 								   " runs_failed = c.f, gates_failed = c.g,"
@@ -678,7 +611,7 @@ status_flush(void)
 	DeltaEntry **reborn;
 	DeltaEntry *e;
 	HASH_SEQ_STATUS seq;
-	MaintainerState st;
+	OwnerSwitch st;
 	long		n = 0;
 	long		nreborn = 0;
 
@@ -718,7 +651,7 @@ status_flush(void)
 		return;
 	qsort(entries, n, sizeof(DeltaEntry *), delta_entry_cmp);
 
-	maintainer_begin(&st, true);
+	taskdb_become_owner("task_status", &st, true);
 	PG_TRY();
 	{
 		/*
@@ -738,7 +671,7 @@ status_flush(void)
 	}
 	PG_FINALLY();
 	{
-		maintainer_end(&st);
+		taskdb_restore_user(&st);
 	}
 	PG_END_TRY();
 
@@ -952,7 +885,7 @@ tasks_after_insert(PG_FUNCTION_ARGS)
 	int			cap = 64;
 	Datum		values[1];
 	Oid			argtypes[1] = {UUIDARRAYOID};
-	MaintainerState st;
+	OwnerSwitch st;
 
 	if (rows == NULL || !TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 		ereport(ERROR,
@@ -989,12 +922,12 @@ tasks_after_insert(PG_FUNCTION_ARGS)
 
 	values[0] = PointerGetDatum(construct_array(ids, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
 
-	maintainer_begin(&st, false);
+	taskdb_become_owner("task_status", &st, false);
 	PG_TRY();
 	{
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "taskdb: SPI_connect failed");
-		status_execute(status_plan(&plan_insert_tasks,
+		status_execute(taskdb_keep_plan(&plan_insert_tasks,
 								   "INSERT INTO taskdb.task_status (task_id)"
 								   " SELECT pg_catalog.unnest($1)",
 								   1, argtypes),
@@ -1003,7 +936,7 @@ tasks_after_insert(PG_FUNCTION_ARGS)
 	}
 	PG_FINALLY();
 	{
-		maintainer_end(&st);
+		taskdb_restore_user(&st);
 	}
 	PG_END_TRY();
 
@@ -1015,7 +948,7 @@ truncate_status(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = status_trigger_data(fcinfo, "truncate_status");
 	DeltaSource source = status_source(trigdata->tg_relation, "truncate_status");
-	MaintainerState st;
+	OwnerSwitch st;
 
 	if (!TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event) || source == SOURCE_TASKS)
 		ereport(ERROR,
@@ -1024,7 +957,7 @@ truncate_status(PG_FUNCTION_ARGS)
 
 	delta_level_reset(delta_level_current(), source == SOURCE_RUNS, source == SOURCE_GATES);
 
-	maintainer_begin(&st, false);
+	taskdb_become_owner("task_status", &st, false);
 	PG_TRY();
 	{
 		if (SPI_connect() != SPI_OK_CONNECT)
@@ -1044,7 +977,7 @@ truncate_status(PG_FUNCTION_ARGS)
 	}
 	PG_FINALLY();
 	{
-		maintainer_end(&st);
+		taskdb_restore_user(&st);
 	}
 	PG_END_TRY();
 

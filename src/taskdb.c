@@ -11,9 +11,15 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "executor/spi.h"
 #include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
 
 #include "compat.h"
 #include "taskdb.h"
@@ -45,4 +51,70 @@ taskdb_relation_oid(const char *relname, bool missing_ok)
 				 errmsg("relation \"%s.%s\" does not exist", TASKDB_SCHEMA, relname),
 				 errhint("Is the taskdb extension installed in this database? Run CREATE EXTENSION taskdb.")));
 	return relid;
+}
+
+/*
+ * Become the owner of taskdb.<relname> and, when read_committed is true (the
+ * commit-time flush), run at READ COMMITTED: see status.c.  taskdb_restore_user
+ * must run on every path, errors included (PG_FINALLY), because XactIsoLevel
+ * is not restored by subtransaction abort.
+ */
+void
+taskdb_become_owner(const char *relname, OwnerSwitch *st, bool read_committed)
+{
+	Oid			relid = taskdb_relation_oid(relname, false);
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+
+	GetUserIdAndSecContext(&st->save_userid, &st->save_sec_context);
+	st->save_iso_level = XactIsoLevel;
+	SetUserIdAndSecContext(owner, st->save_sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
+	if (read_committed)
+		XactIsoLevel = XACT_READ_COMMITTED;
+}
+
+void
+taskdb_restore_user(OwnerSwitch *st)
+{
+	XactIsoLevel = st->save_iso_level;
+	SetUserIdAndSecContext(st->save_userid, st->save_sec_context);
+}
+
+/*
+ * Prepare a plan once per backend and keep it; prepare it again if it was
+ * invalidated (DROP EXTENSION, ALTER TABLE).  Call inside SPI_connect.
+ */
+SPIPlanPtr
+taskdb_keep_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes)
+{
+	if (*cache != NULL && !SPI_plan_is_valid(*cache))
+	{
+		SPI_freeplan(*cache);
+		*cache = NULL;
+	}
+	if (*cache == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+
+		if (plan == NULL)
+			elog(ERROR, "taskdb: SPI_prepare failed for \"%s\": %s",
+				 sql, SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "taskdb: SPI_keepplan failed");
+		*cache = plan;
+	}
+	return *cache;
+}
+
+/* The canonical text form of a uuid, palloc'd. */
+char *
+taskdb_uuid_string(const pg_uuid_t *uuid)
+{
+	return DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(uuid)));
 }

@@ -10,6 +10,7 @@
 
 #include "postgres.h"
 
+#include "executor/spi.h"
 #include "utils/uuid.h"
 
 /* Name of the schema the extension lives in (taskdb.control: relocatable = false). */
@@ -25,9 +26,36 @@ typedef struct StatusCounters
 	int64		gates_failed;
 } StatusCounters;
 
+/*
+ * Running SQL as the owner of one of taskdb's tables, the way the RI
+ * triggers act as the owner of the tables they write: applications cannot
+ * write task_status, events or reports, taskdb's own code can.
+ */
+typedef struct OwnerSwitch
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	int			save_iso_level;
+} OwnerSwitch;
+
 /* taskdb.c */
 extern void _PG_init(void);
 extern Oid	taskdb_relation_oid(const char *relname, bool missing_ok);
+extern void taskdb_become_owner(const char *relname, OwnerSwitch *st, bool read_committed);
+extern void taskdb_restore_user(OwnerSwitch *st);
+extern SPIPlanPtr taskdb_keep_plan(SPIPlanPtr *cache, const char *sql,
+								   int nargs, Oid *argtypes);
+extern char *taskdb_uuid_string(const pg_uuid_t *uuid);
+
+/* events.c */
+extern bool events_archiving;
+
+/* hash.c */
+#define SHA256_HEX_LEN 64
+extern void taskdb_sha256_hex(const void *data, size_t len, char *out);
+extern void taskdb_hmac_sha256_hex(const void *key, size_t keylen,
+								   const void *data, size_t len, char *out);
+extern bool taskdb_sha256_text_valid(const char *s, int len);
 
 /* status.c */
 extern void status_register_callbacks(void);

@@ -1,0 +1,305 @@
+/*-------------------------------------------------------------------------
+ *
+ * events.c
+ *	  The append-only event history, taskdb.events.
+ *
+ * Protocol
+ * --------
+ * One statement-level AFTER trigger per table and operation
+ * (record_events) turns the statement's transition table into events with
+ * ONE INSERT ... SELECT, whatever the number of rows: one event per row
+ * inserted, updated (only rows that actually changed) or deleted, and one
+ * event per TRUNCATE.  Every event carries the top-level transaction id
+ * (xid8), which is what provenance verification compares with a recorded
+ * snapshot: "after the snapshot" means "not visible in it", never "a later
+ * timestamp".
+ *
+ * The INSERT runs as the owner of taskdb.events (applications may read the
+ * history, not write it) through a plan prepared once per backend for each
+ * (table, operation) and kept; the transition tables are bound to the plan
+ * at each call with SPI_register_trigger_data, as PL/pgSQL does.
+ *
+ * Append-only: a BEFORE UPDATE OR DELETE OR TRUNCATE statement trigger on
+ * events (refuse_event_change, ENABLE ALWAYS so session_replication_role
+ * cannot bypass it) refuses every change, for the owner and superusers too,
+ * unless the backend is inside taskdb's archival function, which sets
+ * events_archiving for exactly the statements it runs.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/tuplestore.h"
+
+#include "compat.h"
+#include "taskdb.h"
+
+PG_FUNCTION_INFO_V1(record_events);
+PG_FUNCTION_INFO_V1(refuse_event_change);
+
+/* Set only while taskdb's archival function moves events out. */
+bool		events_archiving = false;
+
+typedef enum EventEntity
+{
+	ENTITY_TASK,
+	ENTITY_RUN,
+	ENTITY_GATE,
+	ENTITY_ARTIFACT,
+	ENTITY_REPORT,
+	NUM_ENTITIES
+} EventEntity;
+
+typedef enum EventOp
+{
+	OP_INSERT,
+	OP_UPDATE,
+	OP_DELETE,
+	OP_TRUNCATE,
+	NUM_OPS
+} EventOp;
+
+/* Table name and the entity name events use for it. */
+static const struct
+{
+	const char *table;
+	const char *entity;
+	bool		has_status;		/* a status column old/new_status report */
+	bool		has_task_id;	/* a task_id column (tasks use their id) */
+}			entities[NUM_ENTITIES] =
+{
+	[ENTITY_TASK] = {"tasks", "task", true, false},
+	[ENTITY_RUN] = {"runs", "run", true, true},
+	[ENTITY_GATE] = {"gates", "gate", true, true},
+	[ENTITY_ARTIFACT] = {"artifacts", "artifact", false, true},
+	[ENTITY_REPORT] = {"reports", "report", false, false},
+};
+
+static const char *const op_names[NUM_OPS] = {"insert", "update", "delete", "truncate"};
+
+/* Kept plans, one per (entity, operation), and the table each was made for. */
+static SPIPlanPtr event_plans[NUM_ENTITIES][NUM_OPS];
+static Oid	event_plan_relids[NUM_ENTITIES][NUM_OPS];
+
+static EventEntity
+event_entity(Relation rel)
+{
+	const char *name = RelationGetRelationName(rel);
+	int			i;
+
+	if (RelationGetNamespace(rel) == get_namespace_oid(TASKDB_SCHEMA, true))
+		for (i = 0; i < NUM_ENTITIES; i++)
+			if (strcmp(name, entities[i].table) == 0)
+				return (EventEntity) i;
+	ereport(ERROR,
+			(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+			 errmsg("function taskdb.record_events() fired on table \"%s\"", name),
+			 errdetail("It records the history of taskdb.tasks, runs, gates, artifacts and reports only.")));
+	pg_unreachable();
+}
+
+/*
+ * The INSERT ... SELECT for one entity and operation.  For UPDATE the old
+ * and new transition rows are joined on the (immutable) id; rows that did
+ * not change are skipped, and "changes" holds the columns other than status
+ * and updated_at that did, as {"column": {"old": ..., "new": ...}}.  Artifact
+ * content is never copied into the history: a changed content shows as
+ * {"content": "changed"}.
+ */
+static char *
+event_sql(EventEntity e, EventOp op)
+{
+	StringInfoData sql;
+	const char *entity = entities[e].entity;
+	const char *opname = op_names[op];
+	const char *r = (op == OP_UPDATE) ? "n" : "r";
+	char		task_expr[32];
+	char		status_expr[32];
+
+	if (e == ENTITY_TASK)
+		snprintf(task_expr, sizeof(task_expr), "%s.id", r);
+	else if (entities[e].has_task_id)
+		snprintf(task_expr, sizeof(task_expr), "%s.task_id", r);
+	else
+		snprintf(task_expr, sizeof(task_expr), "NULL::pg_catalog.uuid");
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql,
+						   "INSERT INTO taskdb.events"
+						   " (task_id, entity, entity_id, operation, old_status, new_status, changes) ");
+	switch (op)
+	{
+		case OP_INSERT:
+		case OP_DELETE:
+			if (entities[e].has_status)
+				snprintf(status_expr, sizeof(status_expr), "r.status::pg_catalog.text");
+			else
+				snprintf(status_expr, sizeof(status_expr), "NULL::pg_catalog.text");
+			appendStringInfo(&sql,
+							 "SELECT %s, '%s', r.id, '%s', %s, %s, NULL FROM %s r",
+							 task_expr, entity, opname,
+							 op == OP_DELETE ? status_expr : "NULL",
+							 op == OP_INSERT ? status_expr : "NULL",
+							 op == OP_INSERT ? "new_rows" : "old_rows");
+			break;
+		case OP_UPDATE:
+			appendStringInfo(&sql,
+							 "SELECT %s, '%s', n.id, 'update', %s, %s, c.changes"
+							 " FROM old_rows o JOIN new_rows n ON o.id OPERATOR(pg_catalog.=) n.id,"
+							 " LATERAL (SELECT pg_catalog.jsonb_object_agg(nj.key,"
+							 "   pg_catalog.jsonb_build_object('old', oj.value, 'new', nj.value))"
+							 "   %s AS changes"
+							 "   FROM pg_catalog.jsonb_each(pg_catalog.to_jsonb(n) %s) nj"
+							 "   JOIN pg_catalog.jsonb_each(pg_catalog.to_jsonb(o)) oj"
+							 "     ON oj.key OPERATOR(pg_catalog.=) nj.key"
+							 "   WHERE nj.value IS DISTINCT FROM oj.value) c"
+							 " WHERE o.* IS DISTINCT FROM n.*",
+							 task_expr, entity,
+							 entities[e].has_status ? "o.status::pg_catalog.text" : "NULL",
+							 entities[e].has_status ? "n.status::pg_catalog.text" : "NULL",
+							 e == ENTITY_ARTIFACT
+							 ? "OPERATOR(pg_catalog.||) CASE WHEN o.content IS DISTINCT FROM n.content"
+							 " THEN '{\"content\": \"changed\"}'::pg_catalog.jsonb END"
+							 : "",
+							 e == ENTITY_ARTIFACT
+							 ? "OPERATOR(pg_catalog.-) '{status,updated_at,content}'::pg_catalog.text[]"
+							 : "OPERATOR(pg_catalog.-) '{status,updated_at}'::pg_catalog.text[]");
+			break;
+		case OP_TRUNCATE:
+			appendStringInfo(&sql, "VALUES (NULL::pg_catalog.uuid, '%s', NULL::pg_catalog.uuid,"
+							 " 'truncate', NULL, NULL, NULL::pg_catalog.jsonb)", entity);
+			break;
+		default:
+			elog(ERROR, "taskdb: unknown event operation %d", (int) op);
+	}
+	return sql.data;
+}
+
+/*
+ * record_events(): AFTER ... FOR EACH STATEMENT trigger on tasks, runs,
+ * gates, artifacts and reports.  INSERT needs REFERENCING NEW TABLE, DELETE
+ * OLD TABLE, UPDATE both; TRUNCATE none.
+ */
+Datum
+record_events(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata;
+	EventEntity e;
+	EventOp		op;
+	Oid			relid;
+	OwnerSwitch st;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function taskdb.record_events() was not called by the trigger manager"),
+				 errhint("It is a trigger function installed by the taskdb extension; do not call it directly.")));
+	trigdata = (TriggerData *) fcinfo->context;
+	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function taskdb.record_events() must be fired AFTER ... FOR EACH STATEMENT")));
+
+	e = event_entity(trigdata->tg_relation);
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		op = OP_INSERT;
+	else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+		op = OP_UPDATE;
+	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+		op = OP_DELETE;
+	else
+		op = OP_TRUNCATE;
+
+	if ((op == OP_INSERT && trigdata->tg_newtable == NULL) ||
+		(op == OP_DELETE && trigdata->tg_oldtable == NULL) ||
+		(op == OP_UPDATE && (trigdata->tg_oldtable == NULL || trigdata->tg_newtable == NULL)))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function taskdb.record_events() needs the statement's transition tables"),
+				 errhint("Create the trigger with REFERENCING NEW TABLE AS new_rows (INSERT), OLD TABLE AS old_rows (DELETE), or both (UPDATE).")));
+
+	/* Nothing happened: no event (an UPDATE/DELETE that matched no row). */
+	if ((op == OP_INSERT && tuplestore_tuple_count(trigdata->tg_newtable) == 0) ||
+		(op != OP_INSERT && op != OP_TRUNCATE &&
+		 tuplestore_tuple_count(trigdata->tg_oldtable) == 0))
+		return PointerGetDatum(NULL);
+
+	relid = RelationGetRelid(trigdata->tg_relation);
+	taskdb_become_owner("events", &st, false);
+	PG_TRY();
+	{
+		int			rc;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "taskdb: SPI_connect failed");
+		if (op != OP_TRUNCATE && SPI_register_trigger_data(trigdata) != SPI_OK_TD_REGISTER)
+			elog(ERROR, "taskdb: SPI_register_trigger_data failed");
+		/* Re-prepare after DROP/CREATE EXTENSION in this backend or ALTER TABLE. */
+		if (event_plans[e][op] != NULL &&
+			(event_plan_relids[e][op] != relid || !SPI_plan_is_valid(event_plans[e][op])))
+		{
+			SPI_freeplan(event_plans[e][op]);
+			event_plans[e][op] = NULL;
+		}
+		if (event_plans[e][op] == NULL)
+		{
+			char	   *sql = event_sql(e, op);
+
+			taskdb_keep_plan(&event_plans[e][op], sql, 0, NULL);
+			event_plan_relids[e][op] = relid;
+			pfree(sql);
+		}
+		rc = SPI_execute_plan(event_plans[e][op], NULL, NULL, false, 0);
+		if (rc != SPI_OK_INSERT)
+			elog(ERROR, "taskdb: recording events failed: %s", SPI_result_code_string(rc));
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		taskdb_restore_user(&st);
+	}
+	PG_END_TRY();
+
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * refuse_event_change(): BEFORE UPDATE OR DELETE OR TRUNCATE ... FOR EACH
+ * STATEMENT on taskdb.events.  The history is append-only for everyone.
+ */
+Datum
+refuse_event_change(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata;
+	const char *what;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function taskdb.refuse_event_change() was not called by the trigger manager")));
+	trigdata = (TriggerData *) fcinfo->context;
+	if (events_archiving)
+		return PointerGetDatum(NULL);
+
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+		what = "UPDATE";
+	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+		what = "DELETE";
+	else
+		what = "TRUNCATE";
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("%s on %s.%s is not allowed", what, TASKDB_SCHEMA,
+					RelationGetRelationName(trigdata->tg_relation)),
+			 errdetail("The event history is append-only: rows are written by taskdb's triggers and never changed."),
+			 errhint("Old events leave the table only through taskdb's archival function.")));
+	PG_RETURN_NULL();
+}
