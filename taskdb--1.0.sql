@@ -289,6 +289,8 @@ INSERT INTO @extschema@.signing_key (key)
 SELECT pg_catalog.uuid_send(pg_catalog.gen_random_uuid()) OPERATOR(pg_catalog.||)
        pg_catalog.uuid_send(pg_catalog.gen_random_uuid()) OPERATOR(pg_catalog.||)
        pg_catalog.uuid_send(pg_catalog.gen_random_uuid());
+/* No policy: rows are invisible to everyone but the owner, even after a GRANT ... ON ALL TABLES. */
+ALTER TABLE @extschema@.signing_key ENABLE ROW LEVEL SECURITY;
 COMMENT ON TABLE @extschema@.signing_key IS 'Secret HMAC-SHA-256 key(s) for provenance reports; superuser-only. Set with taskdb.set_signing_key().';
 COMMENT ON COLUMN @extschema@.signing_key.key IS 'The key (at least 32 bytes).';
 COMMENT ON COLUMN @extschema@.signing_key.created_at IS 'When the key was set; the oldest key signs.';
