@@ -10,6 +10,7 @@ SELECT taskdb.create_task('Release notes', policy_version => '1.1.0') AS notes \
 
 -- parser: one completed run whose gates all pass -> completed
 SELECT taskdb.create_run(:'parser', status => 'completed') AS r \gset
+SELECT :'r' AS parser_run \gset
 SELECT taskdb.create_gate(:'r', 'eslint', 'lint', 'pass') IS NOT NULL AS gate_added \gset
 SELECT taskdb.create_gate(:'r', 'truth check', 'truth', 'pass') IS NOT NULL AS gate_added \gset
 -- cli: a run still running -> in_progress
@@ -48,3 +49,30 @@ SELECT status_derived, count(*) FROM taskdb.task_status GROUP BY 1 ORDER BY 1;
 \echo
 \echo 'totals (taskdb.system_stats()):'
 SELECT * FROM taskdb.system_stats();
+
+-- Provenance: publish a signed report, verify it, change the data, debug it.
+SELECT taskdb.create_artifact(path => 'dist/parser.tar.gz', content => 'parser build 1.1.0',
+                              run_id => :'parser_run') AS artifact \gset
+SELECT taskdb.publish_report(jsonb_build_array(
+         jsonb_build_object('kind', 'status_derived', 'id', :'parser', 'expected', 'completed'),
+         jsonb_build_object('kind', 'run_id', 'id', :'parser_run'),
+         jsonb_build_object('kind', 'task_id', 'id', :'cli'),
+         jsonb_build_object('kind', 'artifact_hash', 'id', :'artifact'))) AS report \gset
+\echo
+\echo 'a published report (taskdb.publish_report), abridged:'
+SELECT r.report->>'report_id' AS report_id, r.report->>'verification_snapshot_ts' AS snapshot_ts,
+       r.report->>'snapshot' AS snapshot, r.claims_count, left(r.report->>'signature', 24) || '...' AS signature
+FROM taskdb.reports r WHERE r.id = (:'report'::jsonb->>'report_id')::uuid;
+\echo
+\echo 'verified right away (taskdb.debug_provenance):'
+SELECT * FROM taskdb.debug_provenance(:'report');
+-- Later: the parser run is re-judged as failed and the CLI task is cancelled.
+SELECT taskdb.set_run_status(:'parser_run', 'failed') IS NOT NULL AS changed \gset
+UPDATE taskdb.tasks SET status = 'cancelled' WHERE id = :'cli';
+\echo
+\echo 'verified after the data changed (verbose):'
+SELECT * FROM taskdb.debug_provenance(:'report', verbose => true);
+\echo
+\echo 'the history behind the verdict (taskdb.events for the parser task):'
+SELECT e.entity, e.operation, e.old_status, e.new_status
+FROM taskdb.events e WHERE e.task_id = :'parser' ORDER BY e.id;
