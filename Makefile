@@ -19,3 +19,27 @@ TAP_TESTS = 1
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# The command-line client, cli/taskdb, a libpq program.  PGXS builds either
+# a MODULE_big or a PROGRAM from one Makefile (both use OBJS), so the client
+# has its own rules; includedir, libdir and bindir are PGXS's, from pg_config.
+all: cli/taskdb
+
+cli/taskdb: cli/taskdb.c
+	$(CC) $(CFLAGS) -Wall -Wextra -Werror -I$(includedir) -o $@ $< \
+		$(LDFLAGS) -L$(libdir) -lpq
+
+install: install-cli
+install-cli: cli/taskdb
+	$(MKDIR_P) '$(DESTDIR)$(bindir)'
+	$(INSTALL_PROGRAM) cli/taskdb '$(DESTDIR)$(bindir)/taskdb'
+
+uninstall: uninstall-cli
+uninstall-cli:
+	rm -f '$(DESTDIR)$(bindir)/taskdb'
+
+clean: clean-cli
+clean-cli:
+	rm -f cli/taskdb
+
+.PHONY: install-cli uninstall-cli clean-cli

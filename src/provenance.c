@@ -742,9 +742,8 @@ claims_array(JsonbValue *v, const char *what, int *n)
 	"            UNION ALL" \
 	"            SELECT e.id, e.occurred_at, e.operation, false FROM taskdb.events e" \
 	"             WHERE e.operation OPERATOR(pg_catalog.=) 'truncate'" \
-	"               AND (e.entity OPERATOR(pg_catalog.=) k.entity" \
-	"                    OR (c.kind OPERATOR(pg_catalog.=) 'status_derived'" \
-	"                        AND e.entity OPERATOR(pg_catalog.=) ANY ('{task,run,gate}'::pg_catalog.text[])))" \
+	"               AND e.entity OPERATOR(pg_catalog.=) ANY (CASE WHEN c.kind OPERATOR(pg_catalog.=) 'status_derived'" \
+	"                                     THEN '{task,run,gate}'::pg_catalog.text[] ELSE ARRAY[k.entity] END)" \
 	"               AND NOT pg_catalog.pg_visible_in_snapshot(e.xact_id, $3::pg_catalog.pg_snapshot)) x" \
 	"  ) a" \
 	" ORDER BY c.ord"
