@@ -153,9 +153,9 @@ event_sql(EventEntity e, EventOp op)
 			appendStringInfo(&sql,
 							 "SELECT %s, '%s', n.id, 'update', %s, %s, c.changes"
 							 " FROM old_rows o JOIN new_rows n ON o.id OPERATOR(pg_catalog.=) n.id,"
-							 " LATERAL (SELECT pg_catalog.jsonb_object_agg(nj.key,"
-							 "   pg_catalog.jsonb_build_object('old', oj.value, 'new', nj.value))"
-							 "   %s AS changes"
+							 " LATERAL (SELECT NULLIF(COALESCE(pg_catalog.jsonb_object_agg(nj.key,"
+							 "   pg_catalog.jsonb_build_object('old', oj.value, 'new', nj.value)),"
+							 "   '{}'::pg_catalog.jsonb) %s, '{}'::pg_catalog.jsonb) AS changes"
 							 "   FROM pg_catalog.jsonb_each(pg_catalog.to_jsonb(n) %s) nj"
 							 "   JOIN pg_catalog.jsonb_each(pg_catalog.to_jsonb(o)) oj"
 							 "     ON oj.key OPERATOR(pg_catalog.=) nj.key"
@@ -166,7 +166,7 @@ event_sql(EventEntity e, EventOp op)
 							 entities[e].has_status ? "n.status::pg_catalog.text" : "NULL",
 							 e == ENTITY_ARTIFACT
 							 ? "OPERATOR(pg_catalog.||) CASE WHEN o.content IS DISTINCT FROM n.content"
-							 " THEN '{\"content\": \"changed\"}'::pg_catalog.jsonb END"
+							 " THEN '{\"content\": \"changed\"}'::pg_catalog.jsonb ELSE '{}' END"
 							 : "",
 							 e == ENTITY_ARTIFACT
 							 ? "OPERATOR(pg_catalog.-) '{status,updated_at,content}'::pg_catalog.text[]"

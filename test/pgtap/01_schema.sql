@@ -1,9 +1,11 @@
 --
 -- 01_schema: the objects CREATE EXTENSION taskdb installs, and their
--- properties: tables, columns (type, nullability, defaults), keys, foreign
--- keys with ON DELETE CASCADE, indexes, trigger definitions, functions with
+-- properties: tables, the events sequence, columns (type, nullability,
+-- defaults), keys, foreign keys with ON DELETE CASCADE, indexes, trigger
+-- definitions (the append-only guard on events fires ALWAYS), functions with
 -- their volatility / strictness / parallel safety / language / search_path,
--- and a COMMENT on every table, column, view, index and function.
+-- a COMMENT on every table, column, view, sequence, index and function, and
+-- which tables pg_dump keeps.
 --
 -- Run with pg_prove; everything happens in one rolled-back transaction.
 --
@@ -11,7 +13,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS taskdb;
 
-SELECT plan(205);
+SELECT plan(313);
 
 --
 -- The extension
@@ -26,13 +28,20 @@ SELECT has_schema('taskdb');
 --
 -- Tables and views: exactly these
 --
-SELECT tables_are('taskdb', ARRAY['tasks', 'runs', 'gates', 'artifacts', 'task_status'],
-                  'schema taskdb has exactly the tables tasks, runs, gates, artifacts, task_status');
+SELECT tables_are('taskdb', ARRAY['tasks', 'runs', 'gates', 'artifacts', 'task_status', 'events', 'reports',
+                                  'report_clock', 'signing_key'],
+                  'schema taskdb has exactly the tables tasks, runs, gates, artifacts, task_status, events, reports, report_clock, signing_key');
 SELECT views_are('taskdb', ARRAY['task_status_derived', 'task_status_derived_mv'],
                  'schema taskdb has exactly the views task_status_derived and task_status_derived_mv');
+SELECT sequences_are('taskdb', ARRAY['events_id_seq'], 'the only sequence is events_id_seq');
+SELECT is(pg_get_serial_sequence('taskdb.events', 'id'), 'taskdb.events_id_seq',
+          'events_id_seq is OWNED BY events.id');
+SELECT is((SELECT ARRAY[seqstart, seqincrement, seqcache] FROM pg_sequence
+            WHERE seqrelid = 'taskdb.events_id_seq'::regclass),
+          ARRAY[1, 1, 1]::bigint[], 'events_id_seq starts at 1, steps by 1 and caches nothing (ids follow write order)');
 SELECT is((SELECT count(*)::int FROM pg_class
-            WHERE relnamespace = 'taskdb'::regnamespace AND relkind IN ('S', 'm', 'f', 'p', 'c')),
-          0, 'no sequences, materialized views, foreign, partitioned tables or composite types');
+            WHERE relnamespace = 'taskdb'::regnamespace AND relkind IN ('m', 'f', 'p', 'c')),
+          0, 'no materialized views, foreign, partitioned tables or composite types');
 
 --
 -- Columns: exactly these, in this order
@@ -50,13 +59,20 @@ SELECT columns_are('taskdb', 'artifacts',
 SELECT columns_are('taskdb', 'task_status',
     ARRAY['task_id', 'runs_total', 'runs_running', 'runs_completed', 'runs_failed', 'gates_failed',
           'status_derived', 'health_score', 'calculated_at']);
+SELECT columns_are('taskdb', 'events',
+    ARRAY['id', 'xact_id', 'occurred_at', 'task_id', 'entity', 'entity_id', 'operation', 'old_status',
+          'new_status', 'changes']);
+SELECT columns_are('taskdb', 'reports',
+    ARRAY['id', 'verification_snapshot_ts', 'snapshot', 'published_by', 'claims_count', 'report', 'created_at']);
+SELECT columns_are('taskdb', 'report_clock', ARRAY['singleton', 'last_ts']);
+SELECT columns_are('taskdb', 'signing_key', ARRAY['key', 'created_at']);
 SELECT columns_are('taskdb', 'task_status_derived',
     ARRAY['task_id', 'stored_status', 'status_derived', 'health_score', 'calculated_at', 'runs_total',
           'runs_running', 'runs_completed', 'runs_failed', 'gates_failed']);
 SELECT columns_are('taskdb', 'task_status_derived_mv',
     ARRAY['task_id', 'stored_status', 'status_derived', 'health_score', 'calculated_at']);
 
--- Column types and nullability (49 columns, two tests each).
+-- Column types and nullability (70 columns, two tests each).
 CREATE TEMP TABLE expected_columns (tab name, col name, typ text, not_null boolean) ON COMMIT DROP;
 INSERT INTO expected_columns VALUES
     ('tasks', 'id', 'uuid', true),
@@ -107,7 +123,28 @@ INSERT INTO expected_columns VALUES
     ('task_status', 'gates_failed', 'bigint', true),
     ('task_status', 'status_derived', 'text', true),
     ('task_status', 'health_score', 'double precision', true),
-    ('task_status', 'calculated_at', 'timestamp with time zone', true);
+    ('task_status', 'calculated_at', 'timestamp with time zone', true),
+    ('events', 'id', 'bigint', true),
+    ('events', 'xact_id', 'xid8', true),
+    ('events', 'occurred_at', 'timestamp with time zone', true),
+    ('events', 'task_id', 'uuid', false),
+    ('events', 'entity', 'text', true),
+    ('events', 'entity_id', 'uuid', false),
+    ('events', 'operation', 'text', true),
+    ('events', 'old_status', 'text', false),
+    ('events', 'new_status', 'text', false),
+    ('events', 'changes', 'jsonb', false),
+    ('reports', 'id', 'uuid', true),
+    ('reports', 'verification_snapshot_ts', 'timestamp with time zone', true),
+    ('reports', 'snapshot', 'pg_snapshot', true),
+    ('reports', 'published_by', 'text', true),
+    ('reports', 'claims_count', 'integer', true),
+    ('reports', 'report', 'jsonb', true),
+    ('reports', 'created_at', 'timestamp with time zone', true),
+    ('report_clock', 'singleton', 'boolean', true),
+    ('report_clock', 'last_ts', 'timestamp with time zone', true),
+    ('signing_key', 'key', 'bytea', true),
+    ('signing_key', 'created_at', 'timestamp with time zone', true);
 SELECT col_type_is('taskdb', tab, col, typ, format('%s.%s is %s', tab, col, typ))
   FROM expected_columns ORDER BY tab, col;
 SELECT CASE WHEN not_null
@@ -131,6 +168,20 @@ SELECT col_default_is('taskdb', 'task_status', 'runs_total', '0', 'task_status.r
 SELECT col_default_is('taskdb', 'task_status', 'gates_failed', '0', 'task_status.gates_failed defaults to 0');
 SELECT col_default_is('taskdb', 'task_status', 'status_derived', 'pending', 'task_status.status_derived defaults to pending');
 SELECT col_default_is('taskdb', 'task_status', 'health_score', '0', 'task_status.health_score defaults to 0');
+SELECT col_default_is('taskdb', 'events', 'id', 'nextval(''taskdb.events_id_seq''::regclass)',
+                      'events.id defaults to nextval(events_id_seq)');
+SELECT col_default_is('taskdb', 'events', 'xact_id', 'pg_current_xact_id()',
+                      'events.xact_id defaults to pg_current_xact_id() (the top-level transaction)');
+SELECT col_default_is('taskdb', 'events', 'occurred_at', 'statement_timestamp()',
+                      'events.occurred_at defaults to statement_timestamp()');
+SELECT is(ARRAY(SELECT a.attname::text FROM pg_attribute a
+                 WHERE a.attrelid = 'taskdb.events'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+                   AND a.atthasdef ORDER BY a.attnum),
+          ARRAY['id', 'xact_id', 'occurred_at'], 'no other events column has a default');
+SELECT col_hasnt_default('taskdb', 'reports', 'id', 'reports.id has no default (publish_report makes the report_id)');
+SELECT col_default_is('taskdb', 'reports', 'created_at', 'now()', 'reports.created_at defaults to now()');
+SELECT col_default_is('taskdb', 'report_clock', 'singleton', 'true', 'report_clock.singleton defaults to true');
+SELECT col_default_is('taskdb', 'signing_key', 'created_at', 'now()', 'signing_key.created_at defaults to now()');
 
 --
 -- Primary keys
@@ -140,6 +191,15 @@ SELECT col_is_pk('taskdb', 'runs', 'id', 'runs.id is the primary key');
 SELECT col_is_pk('taskdb', 'gates', 'id', 'gates.id is the primary key');
 SELECT col_is_pk('taskdb', 'artifacts', 'id', 'artifacts.id is the primary key');
 SELECT col_is_pk('taskdb', 'task_status', 'task_id', 'task_status.task_id is the primary key');
+SELECT col_is_pk('taskdb', 'events', 'id', 'events.id is the primary key');
+SELECT col_is_pk('taskdb', 'reports', 'id', 'reports.id is the primary key');
+SELECT col_is_pk('taskdb', 'report_clock', 'singleton', 'report_clock.singleton is the primary key');
+SELECT hasnt_pk('taskdb', 'signing_key', 'signing_key has no primary key (keys are compared as a set)');
+SELECT col_is_unique('taskdb', 'reports', 'verification_snapshot_ts', 'reports.verification_snapshot_ts is UNIQUE');
+SELECT isnt(obj_description((SELECT oid FROM pg_constraint
+                              WHERE conname = 'reports_verification_snapshot_ts_key'
+                                AND conrelid = 'taskdb.reports'::regclass), 'pg_constraint'),
+            NULL, 'the UNIQUE constraint on reports.verification_snapshot_ts has a COMMENT');
 
 --
 -- Foreign keys: exactly these, all ON DELETE CASCADE
@@ -162,10 +222,11 @@ SELECT results_eq(
              ('taskdb.gates', 'taskdb.runs', 'run_id', 'c', 'a', false),
              ('taskdb.runs', 'taskdb.tasks', 'task_id', 'c', 'a', false),
              ('taskdb.task_status', 'taskdb.tasks', 'task_id', 'c', 'a', false)$$,
-    'the only foreign keys are these five, each ON DELETE CASCADE, not deferrable');
+    'the only foreign keys are these five, each ON DELETE CASCADE, not deferrable (events.task_id is none: the history outlives the task)');
 
 --
--- CHECK constraints: the allowed-values helpers, and no CHECK on task_status
+-- CHECK constraints: the allowed-values helpers, the one-row clock, the key
+-- length, and no CHECK on task_status or events (only taskdb writes them)
 --
 SELECT results_eq(
     $$SELECT conrelid::regclass::text, conname::text COLLATE "default", pg_get_constraintdef(oid)
@@ -176,10 +237,12 @@ SELECT results_eq(
              ('taskdb.artifacts', 'valid_size', 'CHECK (((size_bytes IS NULL) OR (size_bytes >= 0)))'),
              ('taskdb.gates', 'valid_gate_status', 'CHECK (taskdb.check_allowed(''gates.status''::text, (status)::text, ''{pending,pass,fail,skipped}''::text[]))'),
              ('taskdb.gates', 'valid_gate_type', 'CHECK (taskdb.check_allowed(''gates.type''::text, (type)::text, ''{lint,policy,security,quality,truth}''::text[]))'),
+             ('taskdb.report_clock', 'report_clock_singleton_check', 'CHECK (singleton)'),
              ('taskdb.runs', 'valid_run_status', 'CHECK (taskdb.check_allowed(''runs.status''::text, (status)::text, ''{queued,running,completed,failed,cancelled}''::text[]))'),
+             ('taskdb.signing_key', 'signing_key_key_check', 'CHECK ((length(key) >= 32))'),
              ('taskdb.tasks', 'valid_priority', 'CHECK (taskdb.check_allowed(''tasks.priority''::text, (priority)::text, ''{critical,high,medium,low}''::text[]))'),
              ('taskdb.tasks', 'valid_status', 'CHECK (taskdb.check_allowed(''tasks.status''::text, (status)::text, ''{pending,in_progress,completed,failed,cancelled,retracted}''::text[]))')$$,
-    'CHECK constraints: allowed values of every status, priority and type column, sha256 form, size >= 0');
+    'CHECK constraints: allowed values of every status, priority and type column, sha256 form, size >= 0, one clock row, keys of 32+ bytes');
 
 --
 -- Indexes
@@ -187,8 +250,14 @@ SELECT results_eq(
 SELECT indexes_are('taskdb', 'tasks', ARRAY['tasks_pkey']);
 SELECT indexes_are('taskdb', 'runs', ARRAY['runs_pkey', 'runs_task_id_idx']);
 SELECT indexes_are('taskdb', 'gates', ARRAY['gates_pkey', 'gates_run_id_idx']);
-SELECT indexes_are('taskdb', 'artifacts', ARRAY['artifacts_pkey', 'artifacts_task_id_idx', 'artifacts_run_id_idx']);
+SELECT indexes_are('taskdb', 'artifacts', ARRAY['artifacts_pkey', 'artifacts_task_id_idx', 'artifacts_run_id_idx',
+                                                 'artifacts_sha256_idx']);
 SELECT indexes_are('taskdb', 'task_status', ARRAY['task_status_pkey', 'task_status_derived_idx']);
+SELECT indexes_are('taskdb', 'events', ARRAY['events_pkey', 'events_entity_id_idx', 'events_task_id_idx',
+                                              'events_truncate_idx']);
+SELECT indexes_are('taskdb', 'reports', ARRAY['reports_pkey', 'reports_verification_snapshot_ts_key']);
+SELECT indexes_are('taskdb', 'report_clock', ARRAY['report_clock_pkey']);
+SELECT indexes_are('taskdb', 'signing_key', ARRAY[]::name[]);
 SELECT has_index('taskdb', 'runs', 'runs_task_id_idx', ARRAY['task_id'], 'runs (task_id) is indexed (cascades, per-task reads)');
 SELECT has_index('taskdb', 'gates', 'gates_run_id_idx', ARRAY['run_id'], 'gates (run_id) is indexed (cascades from runs)');
 SELECT has_index('taskdb', 'artifacts', 'artifacts_task_id_idx', ARRAY['task_id'], 'artifacts (task_id) is indexed');
@@ -196,6 +265,24 @@ SELECT has_index('taskdb', 'artifacts', 'artifacts_run_id_idx', ARRAY['run_id'],
 SELECT has_index('taskdb', 'task_status', 'task_status_derived_idx', ARRAY['status_derived', 'calculated_at'],
                  'task_status (status_derived, calculated_at) is indexed (dashboard queries)');
 SELECT index_is_type('taskdb', 'task_status', 'task_status_derived_idx', 'btree');
+SELECT has_index('taskdb', 'artifacts', 'artifacts_sha256_idx', ARRAY['sha256'],
+                 'artifacts (sha256) is indexed (artifact_hash claims given by hash)');
+SELECT has_index('taskdb', 'events', 'events_entity_id_idx', ARRAY['entity_id'],
+                 'events (entity_id) is indexed (history of one row)');
+SELECT has_index('taskdb', 'events', 'events_task_id_idx', ARRAY['task_id'],
+                 'events (task_id) is indexed (history of one task)');
+SELECT has_index('taskdb', 'events', 'events_truncate_idx', ARRAY['entity', 'id'],
+                 'events (entity, id) is indexed for TRUNCATE events');
+SELECT results_eq(
+    $$SELECT i.indexrelid::regclass::text, pg_get_expr(i.indpred, i.indrelid) COLLATE "default"
+        FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+       WHERE c.relnamespace = 'taskdb'::regnamespace AND i.indpred IS NOT NULL ORDER BY 1$$,
+    $$VALUES ('taskdb.events_truncate_idx', '(operation = ''truncate''::text)')$$,
+    'the only partial index is events_truncate_idx, WHERE operation = ''truncate''');
+SELECT is(ARRAY(SELECT i.indexrelid::regclass::text FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+                  JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam
+                 WHERE c.relnamespace = 'taskdb'::regnamespace AND am.amname <> 'btree' ORDER BY 1),
+          '{}'::text[], 'every taskdb index is a btree');
 -- Every foreign key column is the leading column of some index (cascading deletes never scan).
 SELECT is(ARRAY(
     SELECT format('%s.%s', c.conrelid::regclass, a.attname)
@@ -210,13 +297,25 @@ SELECT is((SELECT reloptions FROM pg_class WHERE oid = 'taskdb.task_status'::reg
 --
 -- Triggers: exactly these, with exactly these definitions
 --
-SELECT triggers_are('taskdb', 'tasks', ARRAY['tasks_status_insert', 'tasks_status_delete', 'tasks_immutable_keys']);
+SELECT triggers_are('taskdb', 'tasks', ARRAY['tasks_status_insert', 'tasks_status_delete', 'tasks_immutable_keys',
+                                             'tasks_events_insert', 'tasks_events_update', 'tasks_events_delete',
+                                             'tasks_events_truncate']);
 SELECT triggers_are('taskdb', 'runs', ARRAY['runs_status_insert', 'runs_status_update', 'runs_status_delete',
-                                            'runs_status_truncate', 'runs_immutable_keys']);
+                                            'runs_status_truncate', 'runs_immutable_keys',
+                                            'runs_events_insert', 'runs_events_update', 'runs_events_delete',
+                                            'runs_events_truncate']);
 SELECT triggers_are('taskdb', 'gates', ARRAY['gates_fill_task_id', 'gates_status_insert', 'gates_status_update',
-                                             'gates_status_delete', 'gates_status_truncate', 'gates_immutable_keys']);
-SELECT triggers_are('taskdb', 'artifacts', ARRAY['artifacts_fill_task_id', 'artifacts_immutable_keys']);
+                                             'gates_status_delete', 'gates_status_truncate', 'gates_immutable_keys',
+                                             'gates_events_insert', 'gates_events_update', 'gates_events_delete',
+                                             'gates_events_truncate']);
+SELECT triggers_are('taskdb', 'artifacts', ARRAY['artifacts_fill_task_id', 'artifacts_immutable_keys',
+                                                 'artifacts_events_insert', 'artifacts_events_update',
+                                                 'artifacts_events_delete', 'artifacts_events_truncate']);
 SELECT triggers_are('taskdb', 'task_status', ARRAY[]::name[]);
+SELECT triggers_are('taskdb', 'events', ARRAY['events_append_only']);
+SELECT triggers_are('taskdb', 'reports', ARRAY['reports_events_insert', 'reports_events_delete']);
+SELECT triggers_are('taskdb', 'report_clock', ARRAY[]::name[]);
+SELECT triggers_are('taskdb', 'signing_key', ARRAY[]::name[]);
 SELECT is(pg_get_triggerdef(t.oid), d.def, format('trigger %s on %s', d.tg, d.tab))
   FROM (VALUES
     ('tasks', 'tasks_status_insert', 'CREATE TRIGGER tasks_status_insert AFTER INSERT ON taskdb.tasks REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.tasks_after_insert()'),
@@ -234,13 +333,38 @@ SELECT is(pg_get_triggerdef(t.oid), d.def, format('trigger %s on %s', d.tg, d.ta
     ('gates', 'gates_status_truncate', 'CREATE TRIGGER gates_status_truncate AFTER TRUNCATE ON taskdb.gates FOR EACH STATEMENT EXECUTE FUNCTION taskdb.truncate_status()'),
     ('gates', 'gates_immutable_keys', 'CREATE TRIGGER gates_immutable_keys BEFORE UPDATE OF id, run_id, task_id ON taskdb.gates FOR EACH ROW WHEN (((old.id IS DISTINCT FROM new.id) OR (old.run_id IS DISTINCT FROM new.run_id) OR (old.task_id IS DISTINCT FROM new.task_id))) EXECUTE FUNCTION taskdb.refuse_key_change()'),
     ('artifacts', 'artifacts_fill_task_id', 'CREATE TRIGGER artifacts_fill_task_id BEFORE INSERT ON taskdb.artifacts FOR EACH ROW EXECUTE FUNCTION taskdb.fill_task_id()'),
-    ('artifacts', 'artifacts_immutable_keys', 'CREATE TRIGGER artifacts_immutable_keys BEFORE UPDATE OF id, task_id, run_id ON taskdb.artifacts FOR EACH ROW WHEN (((old.id IS DISTINCT FROM new.id) OR (old.task_id IS DISTINCT FROM new.task_id) OR (old.run_id IS DISTINCT FROM new.run_id))) EXECUTE FUNCTION taskdb.refuse_key_change()')
+    ('artifacts', 'artifacts_immutable_keys', 'CREATE TRIGGER artifacts_immutable_keys BEFORE UPDATE OF id, task_id, run_id ON taskdb.artifacts FOR EACH ROW WHEN (((old.id IS DISTINCT FROM new.id) OR (old.task_id IS DISTINCT FROM new.task_id) OR (old.run_id IS DISTINCT FROM new.run_id))) EXECUTE FUNCTION taskdb.refuse_key_change()'),
+    ('tasks', 'tasks_events_insert', 'CREATE TRIGGER tasks_events_insert AFTER INSERT ON taskdb.tasks REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
+    ('tasks', 'tasks_events_update', 'CREATE TRIGGER tasks_events_update AFTER UPDATE ON taskdb.tasks REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
+    ('tasks', 'tasks_events_delete', 'CREATE TRIGGER tasks_events_delete AFTER DELETE ON taskdb.tasks REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
+    ('tasks', 'tasks_events_truncate', 'CREATE TRIGGER tasks_events_truncate AFTER TRUNCATE ON taskdb.tasks FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
+    ('runs', 'runs_events_insert', 'CREATE TRIGGER runs_events_insert AFTER INSERT ON taskdb.runs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
+    ('runs', 'runs_events_update', 'CREATE TRIGGER runs_events_update AFTER UPDATE ON taskdb.runs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
+    ('runs', 'runs_events_delete', 'CREATE TRIGGER runs_events_delete AFTER DELETE ON taskdb.runs REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
+    ('runs', 'runs_events_truncate', 'CREATE TRIGGER runs_events_truncate AFTER TRUNCATE ON taskdb.runs FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
+    ('gates', 'gates_events_insert', 'CREATE TRIGGER gates_events_insert AFTER INSERT ON taskdb.gates REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
+    ('gates', 'gates_events_update', 'CREATE TRIGGER gates_events_update AFTER UPDATE ON taskdb.gates REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
+    ('gates', 'gates_events_delete', 'CREATE TRIGGER gates_events_delete AFTER DELETE ON taskdb.gates REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
+    ('gates', 'gates_events_truncate', 'CREATE TRIGGER gates_events_truncate AFTER TRUNCATE ON taskdb.gates FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
+    ('artifacts', 'artifacts_events_insert', 'CREATE TRIGGER artifacts_events_insert AFTER INSERT ON taskdb.artifacts REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
+    ('artifacts', 'artifacts_events_update', 'CREATE TRIGGER artifacts_events_update AFTER UPDATE ON taskdb.artifacts REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
+    ('artifacts', 'artifacts_events_delete', 'CREATE TRIGGER artifacts_events_delete AFTER DELETE ON taskdb.artifacts REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
+    ('artifacts', 'artifacts_events_truncate', 'CREATE TRIGGER artifacts_events_truncate AFTER TRUNCATE ON taskdb.artifacts FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
+    ('reports', 'reports_events_insert', 'CREATE TRIGGER reports_events_insert AFTER INSERT ON taskdb.reports REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
+    ('reports', 'reports_events_delete', 'CREATE TRIGGER reports_events_delete AFTER DELETE ON taskdb.reports REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
+    ('events', 'events_append_only', 'CREATE TRIGGER events_append_only BEFORE DELETE OR UPDATE OR TRUNCATE ON taskdb.events FOR EACH STATEMENT EXECUTE FUNCTION taskdb.refuse_event_change()')
   ) AS d(tab, tg, def)
   LEFT JOIN pg_trigger t ON t.tgrelid = format('taskdb.%I', d.tab)::regclass AND t.tgname = d.tg
  ORDER BY d.tab, d.tg;
-SELECT is((SELECT count(*)::int FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-            WHERE c.relnamespace = 'taskdb'::regnamespace AND NOT t.tgisinternal AND t.tgenabled <> 'O'),
-          0, 'every taskdb trigger fires in origin mode (tgenabled = O)');
+-- The append-only guard is ENABLE ALWAYS on purpose: session_replication_role
+-- = replica must not switch it off.  Every other trigger fires in origin mode.
+SELECT results_eq(
+    $$SELECT c.oid::regclass::text, t.tgname::text COLLATE "default", t.tgenabled::text
+        FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+       WHERE c.relnamespace = 'taskdb'::regnamespace AND NOT t.tgisinternal AND t.tgenabled <> 'O'
+       ORDER BY 1, 2$$,
+    $$VALUES ('taskdb.events', 'events_append_only', 'A')$$,
+    'every taskdb trigger fires in origin mode (tgenabled = O) but events_append_only, which fires ALWAYS (A)');
 
 --
 -- Functions: exactly these, with the right properties
@@ -249,7 +373,9 @@ SELECT functions_are('taskdb', ARRAY[
     'check_allowed', 'check_sha256', 'derive_status', 'tasks_after_insert', 'fold_status_delta',
     'truncate_status', 'fill_task_id', 'refuse_key_change', 'pending_deltas', 'status_derived',
     'void_pending_deltas', 'create_task', 'create_run', 'create_gate', 'set_run_status',
-    'set_gate_status', 'system_stats', 'rebuild_status']);
+    'set_gate_status', 'system_stats', 'rebuild_status', 'record_events', 'refuse_event_change',
+    'sha256', 'create_artifact', 'publish_report', 'verify_provenance', 'debug_provenance',
+    'set_signing_key']);
 -- One row per function: (signature, language, return type, volatility, strict, parallel).
 -- volatility i/s/v = immutable/stable/volatile; parallel s/r/u = safe/restricted/unsafe.
 CREATE TEMP TABLE expected_functions (sig text, lang name, ret text, vol "char", strict boolean, par "char")
@@ -265,6 +391,8 @@ INSERT INTO expected_functions VALUES
     ('taskdb.truncate_status()', 'c', 'trigger', 'v', false, 'u'),
     ('taskdb.fill_task_id()', 'c', 'trigger', 'v', false, 'u'),
     ('taskdb.refuse_key_change()', 'c', 'trigger', 'v', false, 'u'),
+    ('taskdb.record_events()', 'c', 'trigger', 'v', false, 'u'),
+    ('taskdb.refuse_event_change()', 'c', 'trigger', 'v', false, 'u'),
     -- read the backend-local pending deltas: restricted to the leader
     ('taskdb.pending_deltas()', 'c', 'record', 'v', false, 'r'),
     ('taskdb.status_derived(uuid)', 'c', 'text', 's', true, 'r'),
@@ -276,7 +404,16 @@ INSERT INTO expected_functions VALUES
     ('taskdb.set_run_status(uuid,text)', 'plpgsql', 'taskdb.runs', 'v', false, 'u'),
     ('taskdb.set_gate_status(uuid,text)', 'plpgsql', 'taskdb.gates', 'v', false, 'u'),
     ('taskdb.system_stats()', 'sql', 'record', 's', false, 's'),
-    ('taskdb.rebuild_status()', 'plpgsql', 'bigint', 'v', false, 'u');
+    ('taskdb.rebuild_status()', 'plpgsql', 'bigint', 'v', false, 'u'),
+    -- hashing: a pure function of its argument
+    ('taskdb.sha256(bytea)', 'c', 'text', 'i', true, 's'),
+    ('taskdb.create_artifact(text,bytea,text,uuid,uuid,text,boolean)', 'plpgsql', 'uuid', 'v', false, 'u'),
+    -- provenance: publishing writes (reports, the clock); verifying reads
+    -- the events as of now and computes content hashes
+    ('taskdb.publish_report(jsonb)', 'c', 'jsonb', 'v', true, 'u'),
+    ('taskdb.verify_provenance(jsonb)', 'c', 'record', 'v', true, 'r'),
+    ('taskdb.debug_provenance(jsonb,boolean)', 'c', 'text', 'v', true, 'r'),
+    ('taskdb.set_signing_key(bytea)', 'plpgsql', 'void', 'v', false, 'u');
 SELECT is(ROW(l.lanname, p.prorettype::regtype::text, p.provolatile, p.proisstrict, p.proparallel),
           ROW(e.lang, e.ret, e.vol, e.strict, e.par),
           format('%s: language %s, returns %s, volatility %s, strict %s, parallel %s',
@@ -287,6 +424,27 @@ SELECT is(ROW(l.lanname, p.prorettype::regtype::text, p.provolatile, p.proisstri
  ORDER BY e.sig;
 SELECT is((SELECT count(*)::int FROM pg_proc WHERE pronamespace = 'taskdb'::regnamespace),
           (SELECT count(*)::int FROM expected_functions), 'no function overloads beyond those above');
+-- The new API's arguments (names, defaults) and result shapes.
+SELECT results_eq(
+    $$SELECT p.oid::regprocedure::text, pg_get_function_arguments(p.oid), pg_get_function_result(p.oid)
+        FROM pg_proc p
+       WHERE p.oid IN ('taskdb.sha256(bytea)'::regprocedure,
+                       'taskdb.create_artifact(text,bytea,text,uuid,uuid,text,boolean)'::regprocedure,
+                       'taskdb.publish_report(jsonb)'::regprocedure,
+                       'taskdb.verify_provenance(jsonb)'::regprocedure,
+                       'taskdb.debug_provenance(jsonb,boolean)'::regprocedure,
+                       'taskdb.set_signing_key(bytea)'::regprocedure)
+       ORDER BY 1$$,
+    $$VALUES ('taskdb.create_artifact(text,bytea,text,uuid,uuid,text,boolean)',
+              'path text, content bytea DEFAULT NULL::bytea, sha256 text DEFAULT NULL::text, run_id uuid DEFAULT NULL::uuid, task_id uuid DEFAULT NULL::uuid, media_type text DEFAULT NULL::text, store_content boolean DEFAULT true',
+              'uuid'),
+             ('taskdb.debug_provenance(jsonb,boolean)', 'report jsonb, "verbose" boolean DEFAULT false', 'SETOF text'),
+             ('taskdb.publish_report(jsonb)', 'claims jsonb', 'jsonb'),
+             ('taskdb.set_signing_key(bytea)', 'key bytea', 'void'),
+             ('taskdb.sha256(bytea)', 'content bytea', 'text'),
+             ('taskdb.verify_provenance(jsonb)', 'report jsonb',
+              'TABLE(claim text, kind text, status text, expected text, actual text, mismatch text, changed_at timestamp with time zone)')$$,
+    'sha256, create_artifact, publish_report, verify_provenance, debug_provenance, set_signing_key: arguments, defaults, results');
 SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
                  WHERE p.pronamespace = 'taskdb'::regnamespace AND p.prosecdef ORDER BY 1),
           '{}'::text[], 'no SECURITY DEFINER function');
@@ -310,9 +468,9 @@ SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
 -- and function has one
 --
 SELECT is(ARRAY(SELECT c.oid::regclass::text FROM pg_class c
-                 WHERE c.relnamespace = 'taskdb'::regnamespace AND c.relkind IN ('r', 'v')
+                 WHERE c.relnamespace = 'taskdb'::regnamespace AND c.relkind IN ('r', 'v', 'S')
                    AND obj_description(c.oid, 'pg_class') IS NULL ORDER BY 1),
-          '{}'::text[], 'every table and view has a COMMENT');
+          '{}'::text[], 'every table, view and sequence has a COMMENT');
 SELECT is(ARRAY(SELECT format('%s.%s', c.oid::regclass, a.attname)
                   FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
                  WHERE c.relnamespace = 'taskdb'::regnamespace AND c.relkind = 'r'
@@ -333,11 +491,11 @@ SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
 -- Membership and dump configuration
 --
 SELECT is(ARRAY(SELECT c.oid::regclass::text FROM pg_class c
-                 WHERE c.relnamespace = 'taskdb'::regnamespace AND c.relkind IN ('r', 'v')
+                 WHERE c.relnamespace = 'taskdb'::regnamespace AND c.relkind IN ('r', 'v', 'S')
                    AND NOT EXISTS (SELECT 1 FROM pg_depend d
                                     WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
                                       AND d.deptype = 'e')
-                 ORDER BY 1), '{}'::text[], 'every table and view belongs to the extension');
+                 ORDER BY 1), '{}'::text[], 'every table, view and sequence belongs to the extension');
 SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
                  WHERE p.pronamespace = 'taskdb'::regnamespace
                    AND NOT EXISTS (SELECT 1 FROM pg_depend d
@@ -346,8 +504,18 @@ SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
                  ORDER BY 1), '{}'::text[], 'every function belongs to the extension');
 SELECT is(ARRAY(SELECT x::regclass::text FROM pg_extension e, unnest(e.extconfig) x
                  WHERE e.extname = 'taskdb' ORDER BY 1),
-          ARRAY['taskdb.artifacts', 'taskdb.gates', 'taskdb.runs', 'taskdb.tasks'],
-          'pg_dump keeps tasks, runs, gates and artifacts (task_status is rebuilt by the triggers)');
+          ARRAY['taskdb.artifacts', 'taskdb.gates', 'taskdb.reports', 'taskdb.runs', 'taskdb.signing_key',
+                'taskdb.tasks'],
+          'pg_dump keeps tasks, runs, gates, artifacts, reports and signing_key (task_status is rebuilt by the triggers, events re-recorded by the restore, report_clock restarts)');
+SELECT is((SELECT array_agg(DISTINCT c) FROM pg_extension e, unnest(e.extcondition) c WHERE e.extname = 'taskdb'),
+          ARRAY['']::text[], 'every dumped table is dumped whole (no WHERE condition)');
+
+--
+-- Rows the install script writes
+--
+SELECT is((SELECT count(*)::int FROM taskdb.report_clock WHERE singleton), 1, 'report_clock has its one row');
+SELECT isnt_empty($$SELECT 1 FROM taskdb.signing_key WHERE length(key) >= 32$$,
+                  'there is a signing key of at least 32 bytes');
 
 SELECT * FROM finish();
 ROLLBACK;

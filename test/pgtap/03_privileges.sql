@@ -4,6 +4,9 @@
 -- INSERT / UPDATE / DELETE on tasks, runs, gates, artifacts) can do its
 -- work, and its reads include its own pending changes; yet it cannot write
 -- task_status, run the repair functions, or switch the maintenance off.
+-- It reads the event history and the reports but cannot write either, never
+-- reads the signing key, cannot replace it, and still publishes signed
+-- reports (publish_report reads the key and writes reports as their owner).
 --
 -- The roles are created inside the transaction and vanish with its
 -- ROLLBACK.  Commit-time maintenance cannot be observed in a rolled-back
@@ -15,7 +18,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS taskdb;
 
-SELECT plan(44);
+SELECT plan(71);
 
 --
 -- PUBLIC gets nothing
@@ -31,20 +34,31 @@ SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
                  WHERE p.pronamespace = 'taskdb'::regnamespace
                    AND NOT has_function_privilege('public', p.oid, 'EXECUTE') ORDER BY 1),
           ARRAY['taskdb.fill_task_id()', 'taskdb.fold_status_delta()', 'taskdb.rebuild_status()',
-                'taskdb.refuse_key_change()', 'taskdb.tasks_after_insert()', 'taskdb.truncate_status()',
+                'taskdb.record_events()', 'taskdb.refuse_event_change()', 'taskdb.refuse_key_change()',
+                'taskdb.set_signing_key(bytea)', 'taskdb.tasks_after_insert()', 'taskdb.truncate_status()',
                 'taskdb.void_pending_deltas()'],
-          'EXECUTE is revoked from PUBLIC on the repair function, void_pending_deltas and the trigger functions');
+          'EXECUTE is revoked from PUBLIC on the repair function, void_pending_deltas, set_signing_key and the trigger functions');
+SELECT is(ARRAY(SELECT format('%s %s', a.grantee::regrole, a.privilege_type)
+                  FROM pg_class c, aclexplode(c.relacl) a
+                 WHERE c.oid = 'taskdb.signing_key'::regclass AND a.grantee <> c.relowner ORDER BY 1),
+          '{}'::text[], 'after CREATE EXTENSION only the owner holds a privilege on signing_key');
 
 -- The roles.  tap_nobody has no grant at all; tap_app has the README's;
--- tap_reader may read tasks but not task_status.
+-- tap_reader may read tasks but not task_status; tap_claims may read the
+-- tables claims are about and the events verification explains them with,
+-- nothing else (not the key, the reports or the clock).
 CREATE ROLE tap_nobody NOLOGIN;
 CREATE ROLE tap_app NOLOGIN;
 CREATE ROLE tap_reader NOLOGIN;
+CREATE ROLE tap_claims NOLOGIN;
 GRANT USAGE ON SCHEMA taskdb TO tap_app;
 GRANT SELECT ON ALL TABLES IN SCHEMA taskdb TO tap_app;
 GRANT INSERT, UPDATE, DELETE ON taskdb.tasks, taskdb.runs, taskdb.gates, taskdb.artifacts TO tap_app;
 GRANT USAGE ON SCHEMA taskdb TO tap_reader;
 GRANT SELECT ON taskdb.tasks TO tap_reader;
+GRANT USAGE ON SCHEMA taskdb TO tap_claims;
+GRANT SELECT ON taskdb.tasks, taskdb.runs, taskdb.gates, taskdb.artifacts, taskdb.task_status, taskdb.events
+    TO tap_claims;
 
 -- A task created by the superuser before tap_app starts work.
 INSERT INTO taskdb.tasks (id, title, policy_version)
@@ -76,8 +90,19 @@ SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
                  WHERE p.pronamespace = 'taskdb'::regnamespace
                    AND NOT has_function_privilege('tap_app', p.oid, 'EXECUTE')
                    AND p.prorettype <> 'trigger'::regtype ORDER BY 1),
-          ARRAY['taskdb.rebuild_status()', 'taskdb.void_pending_deltas()'],
-          'tap_app may call every non-trigger function but rebuild_status and void_pending_deltas');
+          ARRAY['taskdb.rebuild_status()', 'taskdb.set_signing_key(bytea)', 'taskdb.void_pending_deltas()'],
+          'tap_app may call every non-trigger function but rebuild_status, set_signing_key and void_pending_deltas');
+SELECT is(ARRAY(SELECT f FROM unnest(ARRAY['taskdb.sha256(bytea)',
+                                           'taskdb.create_artifact(text,bytea,text,uuid,uuid,text,boolean)',
+                                           'taskdb.publish_report(jsonb)', 'taskdb.verify_provenance(jsonb)',
+                                           'taskdb.debug_provenance(jsonb,boolean)']) f
+                 WHERE NOT has_function_privilege('tap_app', f, 'EXECUTE')),
+          '{}'::text[], 'tap_app may call sha256, create_artifact, publish_report, verify_provenance and debug_provenance');
+-- SELECT ON ALL TABLES must not hand out the report signing key: whoever
+-- reads it can sign any document.
+SELECT is((SELECT relrowsecurity AND NOT relforcerowsecurity FROM pg_class
+            WHERE oid = 'taskdb.signing_key'::regclass), true,
+          'signing_key has row-level security (not forced on its owner), so even the README''s GRANT SELECT ON ALL TABLES reveals no key');
 
 --
 -- Everyday work as tap_app
@@ -177,6 +202,95 @@ SELECT throws_ok($$UPDATE taskdb.runs SET task_id = '00000000-0000-0000-0000-000
                  'tap_app cannot move a run to another task');
 SELECT throws_ok($$ALTER TABLE taskdb.task_status ADD COLUMN x int$$,
                  '42501', 'must be owner of table task_status', 'tap_app cannot alter task_status');
+
+--
+-- The event history, the reports and the signing key
+--
+-- tap_app's own writes are in the history, which it may read ...
+SELECT results_eq(
+    $$SELECT entity, operation, count(*)::int FROM taskdb.events
+       WHERE task_id IN ('00000000-0000-0000-0000-000000000002', '00000000-0000-0000-0000-000000000003')
+       GROUP BY 1, 2 ORDER BY 1, 2$$,
+    $$VALUES ('artifact', 'insert', 1), ('gate', 'insert', 2), ('run', 'delete', 1), ('run', 'insert', 3),
+             ('run', 'update', 1), ('task', 'delete', 1), ('task', 'insert', 2)$$,
+    'tap_app reads the events its own statements wrote (as the owner of events)');
+-- ... but cannot write it.
+SELECT throws_ok($$INSERT INTO taskdb.events (entity, operation) VALUES ('task', 'insert')$$,
+                 '42501', 'permission denied for table events', 'tap_app cannot INSERT into events');
+SELECT throws_ok($$UPDATE taskdb.events SET new_status = 'completed'$$,
+                 '42501', 'permission denied for table events', 'tap_app cannot UPDATE events');
+SELECT throws_ok($$DELETE FROM taskdb.events$$,
+                 '42501', 'permission denied for table events', 'tap_app cannot DELETE from events');
+SELECT throws_ok($$TRUNCATE taskdb.events$$,
+                 '42501', 'permission denied for table events', 'tap_app cannot TRUNCATE events');
+SELECT throws_ok($$SELECT nextval('taskdb.events_id_seq')$$,
+                 '42501', 'permission denied for sequence events_id_seq', 'tap_app cannot advance events_id_seq');
+SELECT throws_ok($$ALTER TABLE taskdb.events DISABLE TRIGGER events_append_only$$,
+                 '42501', 'must be owner of table events', 'tap_app cannot disable the append-only guard');
+-- Reports are written by publish_report only.
+SELECT lives_ok($$SELECT count(*) FROM taskdb.reports$$, 'tap_app may read reports');
+SELECT throws_ok($$INSERT INTO taskdb.reports (id, verification_snapshot_ts, snapshot, published_by, claims_count, report)
+                   VALUES (gen_random_uuid(), now(), pg_current_snapshot(), 'tap_app', 0, '{}')$$,
+                 '42501', 'permission denied for table reports', 'tap_app cannot INSERT into reports');
+SELECT throws_ok($$UPDATE taskdb.reports SET claims_count = 0$$,
+                 '42501', 'permission denied for table reports', 'tap_app cannot UPDATE reports');
+SELECT throws_ok($$DELETE FROM taskdb.reports$$,
+                 '42501', 'permission denied for table reports', 'tap_app cannot DELETE from reports');
+SELECT throws_ok($$UPDATE taskdb.report_clock SET last_ts = 'infinity'$$,
+                 '42501', 'permission denied for table report_clock', 'tap_app cannot move the report clock');
+-- The key is neither readable nor replaceable.
+SELECT is_empty($$SELECT key FROM taskdb.signing_key$$,
+                'tap_app, granted SELECT on every table, still sees no row of the signing key');
+SELECT throws_ok($$SELECT taskdb.set_signing_key(decode(repeat('ab', 32), 'hex'))$$,
+                 '42501', 'permission denied for function set_signing_key', 'tap_app cannot replace the signing key');
+SELECT throws_ok($$INSERT INTO taskdb.signing_key (key) VALUES (decode(repeat('ab', 32), 'hex'))$$,
+                 '42501', 'permission denied for table signing_key', 'tap_app cannot add a signing key');
+
+-- Publishing as tap_app: signed with the key tap_app cannot read, stored
+-- in reports tap_app cannot write, and every claim verifies.
+SELECT taskdb.create_artifact('report.txt', 'tap_app output'::bytea,
+                              run_id => '00000000-0000-0000-0001-000000000002') AS app_artifact \gset
+SELECT taskdb.publish_report(jsonb_build_array(
+           jsonb_build_object('kind', 'task_id', 'id', '00000000-0000-0000-0000-000000000002', 'expected', 'pending'),
+           jsonb_build_object('kind', 'run_id', 'id', '00000000-0000-0000-0001-000000000002', 'expected', 'completed'),
+           jsonb_build_object('kind', 'gate_id', 'id', '00000000-0000-0000-0002-000000000001', 'expected', 'fail'),
+           jsonb_build_object('kind', 'status_derived', 'id', '00000000-0000-0000-0000-000000000002',
+                              'expected', 'in_progress'),
+           jsonb_build_object('kind', 'artifact_hash', 'id', :'app_artifact',
+                              'hash', taskdb.sha256('tap_app output'::bytea)))) AS app_report \gset
+SELECT matches(:'app_report'::jsonb ->> 'signature', '^hmac-sha256:[0-9a-f]{64}$',
+               'tap_app''s report is signed: hmac-sha256: and 64 lower-case hex digits');
+SELECT is(:'app_report'::jsonb ->> 'published_by', 'tap_app', 'the report names tap_app as its publisher');
+SELECT results_eq(
+    format($$SELECT kind, status, mismatch FROM taskdb.verify_provenance(%L) ORDER BY kind$$, :'app_report'),
+    $$VALUES ('artifact_hash', 'PASS', NULL::text), ('gate_id', 'PASS', NULL), ('run_id', 'PASS', NULL),
+             ('signature', 'PASS', NULL), ('status_derived', 'PASS', NULL), ('task_id', 'PASS', NULL)$$,
+    'tap_app verifies its report: every claim and the signature PASS');
+SELECT is((SELECT count(*)::int FROM taskdb.debug_provenance(:'app_report') l WHERE l LIKE '[FAIL]%'), 0,
+          'debug_provenance shows no FAIL line to tap_app');
+SELECT results_eq(
+    format($$SELECT published_by, claims_count, report = %L::jsonb FROM taskdb.reports WHERE id = %L$$,
+           :'app_report', :'app_report'::jsonb ->> 'report_id'),
+    $$VALUES ('tap_app', 5, true)$$,
+    'the report is stored exactly as returned, with its publisher and claim count');
+SELECT results_eq(
+    format($$SELECT entity, operation FROM taskdb.events WHERE entity_id = %L$$, :'app_report'::jsonb ->> 'report_id'),
+    $$VALUES ('report', 'insert')$$,
+    'publishing wrote one report insert event');
+RESET ROLE;
+
+-- A role with no privilege on signing_key, reports or report_clock publishes
+-- too: the key, the clock and the report are handled as their owner.
+SET ROLE tap_claims;
+SELECT is(has_table_privilege('taskdb.signing_key', 'SELECT'), false, 'tap_claims has no SELECT on signing_key');
+SELECT taskdb.publish_report('[{"kind": "task_id", "id": "00000000-0000-0000-0000-000000000001", "expected": "pending"}]')
+    AS claims_report \gset
+SELECT matches(:'claims_report'::jsonb ->> 'signature', '^hmac-sha256:[0-9a-f]{64}$',
+               'tap_claims publishes a signed report without any privilege on the key');
+SELECT results_eq(
+    format($$SELECT kind, status FROM taskdb.verify_provenance(%L) ORDER BY kind$$, :'claims_report'),
+    $$VALUES ('signature', 'PASS'), ('task_id', 'PASS')$$,
+    'tap_claims''s report verifies (the key is read as its owner)');
 RESET ROLE;
 
 -- Nothing tap_app was refused left a trace: the same pending counters as before.
@@ -187,10 +301,10 @@ SELECT results_eq(
              ('app via api', 'in_progress', 1::bigint, 1::bigint, 0::bigint, 0::bigint, 0::bigint),
              ('existing', 'blocked', 1::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint)$$,
     'the refused statements changed nothing');
-SELECT is((SELECT ARRAY[count(*) FILTER (WHERE tgenabled = 'O'), count(*)]::int[]
+SELECT is((SELECT ARRAY[count(*) FILTER (WHERE tgenabled = 'O'), count(*) FILTER (WHERE tgenabled = 'A'), count(*)]::int[]
              FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
             WHERE c.relnamespace = 'taskdb'::regnamespace AND NOT t.tgisinternal),
-          ARRAY[16, 16], 'all 16 taskdb triggers are still there and enabled');
+          ARRAY[34, 1, 35], 'all 35 taskdb triggers are still there and enabled (34 in origin mode, events_append_only ALWAYS)');
 SELECT is(current_setting('session_replication_role'), 'origin', 'session_replication_role is still origin');
 
 -- The repair function is for its owner: as the superuser it runs and
