@@ -203,11 +203,15 @@ COMMENT ON INDEX @extschema@.task_status_derived_idx IS 'Counting tasks by statu
  * only taskdb writes it.  xact_id is the writing transaction's top-level id:
  * provenance verification decides "before or after a snapshot" with it.
  * Events are ordered by id (a sequence without cache, so ids follow the
- * order in which events were written).
+ * order in which events were written).  id has no unique index: only
+ * taskdb inserts (INSERT by anyone else is refused too) and it takes every
+ * id from the sequence, so ids are unique by construction; the two uuid
+ * indexes below are what reads need, and a third index would be a fifth of
+ * the cost of recording a bulk load.
  */
 CREATE SEQUENCE @extschema@.events_id_seq;
 CREATE TABLE @extschema@.events (
-    id              bigint PRIMARY KEY DEFAULT nextval('@extschema@.events_id_seq'),
+    id              bigint NOT NULL DEFAULT nextval('@extschema@.events_id_seq'),
     xact_id         xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
     occurred_at     timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp(),
     task_id         uuid,
@@ -223,8 +227,8 @@ CREATE INDEX events_entity_id_idx ON @extschema@.events (entity_id);
 CREATE INDEX events_task_id_idx ON @extschema@.events (task_id);
 CREATE INDEX events_truncate_idx ON @extschema@.events (entity, id) WHERE operation = 'truncate';
 COMMENT ON SEQUENCE @extschema@.events_id_seq IS 'Ids of taskdb.events, in the order events were written.';
-COMMENT ON TABLE @extschema@.events IS 'Append-only history of tasks, runs, gates, artifacts and reports, written by taskdb''s triggers. UPDATE, DELETE and TRUNCATE are refused for everyone.';
-COMMENT ON COLUMN @extschema@.events.id IS 'Event id; increasing in the order events were written.';
+COMMENT ON TABLE @extschema@.events IS 'Append-only history of tasks, runs, gates, artifacts and reports, written only by taskdb''s triggers. INSERT, UPDATE, DELETE and TRUNCATE by anyone else are refused, for superusers too.';
+COMMENT ON COLUMN @extschema@.events.id IS 'Event id from events_id_seq: unique, increasing in the order events were written (not indexed; filter by entity_id or task_id).';
 COMMENT ON COLUMN @extschema@.events.xact_id IS 'Top-level transaction that wrote the change (pg_current_xact_id()); compared with report snapshots by pg_visible_in_snapshot().';
 COMMENT ON COLUMN @extschema@.events.occurred_at IS 'Start time of the statement that made the change (not its commit time).';
 COMMENT ON COLUMN @extschema@.events.task_id IS 'Task the changed row belongs to (NULL for reports and TRUNCATE).';
@@ -381,7 +385,7 @@ RETURNS trigger
 AS 'MODULE_PATHNAME', 'refuse_event_change'
 LANGUAGE C;
 COMMENT ON FUNCTION @extschema@.refuse_event_change() IS
-'Statement trigger on taskdb.events: refuses UPDATE, DELETE and TRUNCATE (the history is append-only).';
+'Statement trigger on taskdb.events: refuses INSERT (except taskdb''s own), UPDATE, DELETE and TRUNCATE: the history is written only by taskdb and is append-only.';
 
 /* ------------------------------------------------------------------------
  * Triggers
@@ -425,8 +429,8 @@ CREATE TRIGGER reports_events_insert AFTER INSERT ON @extschema@.reports
 CREATE TRIGGER reports_events_delete AFTER DELETE ON @extschema@.reports
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.record_events();
 
-/* Append-only, even for the owner, superusers and session_replication_role = replica. */
-CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON @extschema@.events
+/* Written only by taskdb, append-only, even for the owner, superusers and session_replication_role = replica. */
+CREATE TRIGGER events_append_only BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.events
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.refuse_event_change();
 ALTER TABLE @extschema@.events ENABLE ALWAYS TRIGGER events_append_only;
 

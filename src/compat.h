@@ -67,6 +67,24 @@ taskdb_init_materialized_srf_common(FunctionCallInfo fcinfo, bool scalar)
 #define taskdb_init_materialized_srf_scalar(fcinfo) taskdb_init_materialized_srf_common((fcinfo), true)
 #endif
 
+/*
+ * Index entries for a tuple inserted outside the executor's ModifyTable:
+ * PG 13 reads the result relation from the EState, 14 takes it as an
+ * argument (with "update"), 16 adds "onlySummarizing".
+ */
+#include "executor/executor.h"
+#if PG_VERSION_NUM >= 160000
+#define taskdb_insert_index_tuples(rri, slot, estate) \
+	ExecInsertIndexTuples((rri), (slot), (estate), false, false, NULL, NIL, false)
+#elif PG_VERSION_NUM >= 140000
+#define taskdb_insert_index_tuples(rri, slot, estate) \
+	ExecInsertIndexTuples((rri), (slot), (estate), false, false, NULL, NIL)
+#else
+#define taskdb_insert_index_tuples(rri, slot, estate) \
+	((estate)->es_result_relation_info = (rri), \
+	 ExecInsertIndexTuples((slot), (estate), false, NULL, NIL))
+#endif
+
 /* PG 14 made string keys of dynahash tables explicit. */
 #ifndef HASH_STRINGS
 #define HASH_STRINGS 0

@@ -191,7 +191,7 @@ SELECT col_is_pk('taskdb', 'runs', 'id', 'runs.id is the primary key');
 SELECT col_is_pk('taskdb', 'gates', 'id', 'gates.id is the primary key');
 SELECT col_is_pk('taskdb', 'artifacts', 'id', 'artifacts.id is the primary key');
 SELECT col_is_pk('taskdb', 'task_status', 'task_id', 'task_status.task_id is the primary key');
-SELECT col_is_pk('taskdb', 'events', 'id', 'events.id is the primary key');
+SELECT hasnt_pk('taskdb', 'events', 'events has no primary key index: ids come from events_id_seq and only taskdb inserts');
 SELECT col_is_pk('taskdb', 'reports', 'id', 'reports.id is the primary key');
 SELECT col_is_pk('taskdb', 'report_clock', 'singleton', 'report_clock.singleton is the primary key');
 SELECT hasnt_pk('taskdb', 'signing_key', 'signing_key has no primary key (keys are compared as a set)');
@@ -253,7 +253,7 @@ SELECT indexes_are('taskdb', 'gates', ARRAY['gates_pkey', 'gates_run_id_idx']);
 SELECT indexes_are('taskdb', 'artifacts', ARRAY['artifacts_pkey', 'artifacts_task_id_idx', 'artifacts_run_id_idx',
                                                  'artifacts_sha256_idx']);
 SELECT indexes_are('taskdb', 'task_status', ARRAY['task_status_pkey', 'task_status_derived_idx']);
-SELECT indexes_are('taskdb', 'events', ARRAY['events_pkey', 'events_entity_id_idx', 'events_task_id_idx',
+SELECT indexes_are('taskdb', 'events', ARRAY['events_entity_id_idx', 'events_task_id_idx',
                                               'events_truncate_idx']);
 SELECT indexes_are('taskdb', 'reports', ARRAY['reports_pkey', 'reports_verification_snapshot_ts_key']);
 SELECT indexes_are('taskdb', 'report_clock', ARRAY['report_clock_pkey']);
@@ -352,7 +352,7 @@ SELECT is(pg_get_triggerdef(t.oid), d.def, format('trigger %s on %s', d.tg, d.ta
     ('artifacts', 'artifacts_events_truncate', 'CREATE TRIGGER artifacts_events_truncate AFTER TRUNCATE ON taskdb.artifacts FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
     ('reports', 'reports_events_insert', 'CREATE TRIGGER reports_events_insert AFTER INSERT ON taskdb.reports REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
     ('reports', 'reports_events_delete', 'CREATE TRIGGER reports_events_delete AFTER DELETE ON taskdb.reports REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
-    ('events', 'events_append_only', 'CREATE TRIGGER events_append_only BEFORE DELETE OR UPDATE OR TRUNCATE ON taskdb.events FOR EACH STATEMENT EXECUTE FUNCTION taskdb.refuse_event_change()')
+    ('events', 'events_append_only', 'CREATE TRIGGER events_append_only BEFORE INSERT OR DELETE OR UPDATE OR TRUNCATE ON taskdb.events FOR EACH STATEMENT EXECUTE FUNCTION taskdb.refuse_event_change()')
   ) AS d(tab, tg, def)
   LEFT JOIN pg_trigger t ON t.tgrelid = format('taskdb.%I', d.tab)::regclass AND t.tgname = d.tg
  ORDER BY d.tab, d.tg;

@@ -23,7 +23,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS taskdb;
 
-SELECT plan(59);
+SELECT plan(61);
 
 CREATE TEMP TABLE tap_mark (start0 bigint NOT NULL, ev0 bigint NOT NULL) ON COMMIT DROP;
 INSERT INTO tap_mark SELECT COALESCE(max(id), 0), COALESCE(max(id), 0) FROM taskdb.events;
@@ -392,7 +392,12 @@ SELECT throws_ok($$DELETE FROM taskdb.events WHERE false$$,
                  '42501', 'DELETE on taskdb.events is not allowed', 'a DELETE matching no event is refused too');
 SELECT throws_ok($$TRUNCATE taskdb.events$$,
                  '42501', 'TRUNCATE on taskdb.events is not allowed', 'TRUNCATE of events is refused');
+SELECT throws_ok($$INSERT INTO taskdb.events (entity, entity_id, operation, new_status)
+                   VALUES ('run', '00000000-0000-0000-0001-000000000001', 'update', 'completed')$$,
+                 '42501', 'INSERT on taskdb.events is not allowed', 'a forged event is refused (only taskdb writes the history)');
 SET session_replication_role = replica;
+SELECT throws_ok($$INSERT INTO taskdb.events (entity, operation) VALUES ('run', 'delete')$$,
+                 '42501', 'INSERT on taskdb.events is not allowed', 'a forged event is refused with session_replication_role = replica');
 SELECT throws_ok($$UPDATE taskdb.events SET new_status = 'completed'$$,
                  '42501', 'UPDATE on taskdb.events is not allowed', 'UPDATE of events is refused with session_replication_role = replica');
 SELECT throws_ok($$DELETE FROM taskdb.events$$,
