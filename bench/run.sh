@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # bench/run.sh [--scale full] — taskdb's benchmark, each figure against a
 # baseline measured in the same run on identical tables without taskdb's
-# triggers.  Creates one throwaway cluster (pg_virtualenv) on port
-# $BENCH_PORT (default 55435), loads the dataset, runs every measurement,
-# prints the table and writes it to bench/out/latest.txt.
+# triggers (provenance verification and publishing, which have no
+# baseline, as absolute latencies against their targets).  Creates one
+# throwaway cluster (pg_virtualenv) on port $BENCH_PORT (default 55435),
+# loads the dataset, runs every measurement, prints the table and writes it
+# to bench/out/latest.txt.
 #
 # Environment:
 #   BENCH_PORT      port of the throwaway cluster            (default 55435)

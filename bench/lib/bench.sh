@@ -17,6 +17,8 @@ case ${BENCH_SCALE:-default} in
 	*) NTASKS=10000 NRUNS=100000 NGATES=300000 NBULK=100000 ;;
 esac
 HOT=50
+NREPORTS10=20				# stored provenance reports of 10 claims
+NREPORTS1000=5				# ... and of 1,000 claims
 LAT_SECS=${BENCH_SECONDS:-20}
 CONC_SECS=${BENCH_SECONDS:-30}
 WARMUP=${BENCH_WARMUP:-2}
@@ -30,8 +32,11 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 checkpoint() { q -c CHECKPOINT; }
 deadlocks() { q -c "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"; }
 drift() { q -f "$B/lib/drift.sql"; }
+# Size of the event history: "rows bytes" (bytes with indexes and TOAST).
+events_size() { q -F' ' -c "SELECT count(*), pg_total_relation_size('taskdb.events') FROM taskdb.events"; }
+mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
 
-VARS=(-D ntasks=$NTASKS -D nruns=$NRUNS)
+VARS=(-D ntasks=$NTASKS -D nruns=$NRUNS -D nreports10=$NREPORTS10 -D nreports1000=$NREPORTS1000)
 
 # --- results: name=value pairs, read back when printing the table ----------
 declare -A R
@@ -150,7 +155,8 @@ concurrent_pair() {
 
 # One timed bulk INSERT ... SELECT; prints milliseconds.  The rows are
 # deleted again (and the tables vacuumed) so every repetition starts from
-# the same table sizes.
+# the same table sizes -- except taskdb.events, which is append-only: each
+# taskdb repetition leaves 2 * $NBULK events (the inserts and the deletes).
 bulk_once() {
 	local schema=$1 ms
 	checkpoint
@@ -186,12 +192,36 @@ log "copying into baseline"
 q -f "$B/lib/copy.sql"
 q -c "VACUUM ANALYZE"
 set_r drift.load "$(drift)"
+# What the history costs in space, next to the data it records.
+v=$(events_size)
+read -r n b <<<"$v"
+set_r events.load.rows "$n"
+set_r events.load.bytes "$b"
+set_r data.load.bytes "$(q -c "SELECT sum(pg_total_relation_size(c)) FROM unnest('{taskdb.tasks,taskdb.runs,taskdb.gates,taskdb.artifacts,taskdb.task_status}'::regclass[]) AS c")"
+set_r artifacts "$(q -c "SELECT count(*) FROM taskdb.artifacts")"
+log "publishing $NREPORTS10 reports of 10 claims and $NREPORTS1000 of 1000 claims"
+q -v nreports10=$NREPORTS10 -v nreports1000=$NREPORTS1000 -f "$B/lib/reports.sql" >/dev/null
+q -c "VACUUM ANALYZE bench_reports"
 checkpoint
 
 # --- 1. reads -------------------------------------------------------------
 latency_run read_fn "$B/pgbench/read_status_derived.sql"
 latency_run read_cor "$B/pgbench/read_compute_on_read.sql"
 latency_run read_pk "$B/pgbench/read_summary_pk.sql"
+
+# --- 6. provenance (run here, before the writes of 2.-5., so that every ---
+# claim of the stored reports still holds and verification takes its usual
+# all-PASS path; the table lists it last)
+latency_run verify10 "$B/pgbench/verify_report_10.sql"
+latency_run verify1000 "$B/pgbench/verify_report_1000.sql"
+# every stored report must verify claim for claim, or the figures above
+# timed something else (a FAIL explains itself from the event history)
+v=$(q -F' ' -c "SELECT count(*) FILTER (WHERE v.status <> 'PASS'), count(*)
+                 FROM bench_reports b, taskdb.verify_provenance(b.report) v")
+read -r n b <<<"$v"
+set_r verify.fail "$n"
+set_r verify.rows "$b"
+latency_run publish10 "$B/pgbench/publish_report_10.sql"
 
 # --- 2. single-row inserts ------------------------------------------------
 # (each pair in alternating halves: taskdb, baseline, baseline, taskdb)
@@ -226,6 +256,11 @@ q -c "VACUUM ANALYZE"
 concurrent_pair all_t "$B/pgbench/writers.taskdb.sql" all_b "$B/pgbench/writers.baseline.sql" $NTASKS 100
 set_r drift.all "$(drift)"
 
+v=$(events_size)
+read -r n b <<<"$v"
+set_r events.end.rows "$n"
+set_r events.end.bytes "$b"
+
 total=$(elapsed "$start" "$(now)")
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -252,13 +287,17 @@ row() {
 
 {
 	echo "taskdb bench — $(date -u '+%Y-%m-%d %H:%M UTC'), scale ${BENCH_SCALE:-default}"
-	echo "dataset: $NTASKS tasks, $NRUNS runs, $NGATES gates; bulk $NBULK runs; hot set $HOT tasks"
+	echo "dataset: $NTASKS tasks, $NRUNS runs, $NGATES gates, ${R[artifacts]} artifacts; bulk $NBULK runs; hot set $HOT tasks;" \
+		"$NREPORTS10 + $NREPORTS1000 stored reports of 10 / 1000 claims"
 	echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, $(q -c 'SHOW server_version' | cut -d' ' -f1)" \
 		"(pgbench runs on the same CPUs as the server)"
 	echo "taskdb: $REVISION (source tree when the run started; the installed build is what make install last put there)"
 	echo "load average (1/5/15 min) at start: $LOAD_START, at end: $LOAD_END (anything else running on the machine skews the figures)"
 	echo "durations: latency runs ${LAT_SECS}s (+${WARMUP}s warm-up), concurrent runs ${CONC_SECS}s, max-tries $MAX_TRIES; total ${total}s"
-	echo "order: INSERT latencies and concurrent runs in alternating halves (taskdb, baseline, baseline, taskdb); bulk T B, B T, T B"
+	echo "order: reads (1), provenance (6), then the writes (2-5); INSERT latencies and concurrent runs in alternating halves" \
+		"(taskdb, baseline, baseline, taskdb); bulk T B, B T, T B"
+	echo "taskdb side of 2-5 = taskdb's triggers: status summary (task_status) AND event history (one taskdb.events row per row" \
+		"written); baseline = the same tables, no triggers"
 	echo
 	printf '%-56s | %11s | %11s | %7s | %9s | %s\n' metric taskdb baseline ratio target ok?
 	printf -- '%.0s-' {1..116}; echo
@@ -277,13 +316,23 @@ row() {
 	row "5. all: deadlocks (pg_stat_database)" "${R[all_t.deadlocks]}" "${R[all_b.deadlocks]}" zero "" 0
 	row "5. all: failed transactions + aborted clients" "$((R[all_t.failed] + R[all_t.aborted]))" "$((R[all_b.failed] + R[all_b.aborted]))" zero "" 0
 	row "5. all: drift afterwards (tasks)" "${R[drift.all]}" - zero "" 0
+	row "6. verify 10-claim report P50 (ms)" "${R[verify10.p50]}" - info "" 3
+	row "6. verify 10-claim report P95 (ms) [b: plan's bar]" "${R[verify10.p95]}" 150 abs 2ms 3
+	row "6. verify 1000-claim report P50 (ms)" "${R[verify1000.p50]}" - info "" 3
+	row "6. verify 1000-claim report P95 (ms)" "${R[verify1000.p95]}" - abs 50ms 3
+	row "6. verify: FAIL rows over all stored reports" "${R[verify.fail]}" - zero "" 0
+	row "6. publish 10-claim report P50 (ms)" "${R[publish10.p50]}" - info "" 3
+	row "6. publish 10-claim report P95 (ms)" "${R[publish10.p95]}" - info "" 3
 	echo
 	echo "details:"
-	for n in read_fn read_cor read_pk ins_run_t ins_run_b ins_gate_t ins_gate_b; do
+	for n in read_fn read_cor read_pk ins_run_t ins_run_b ins_gate_t ins_gate_b verify10 verify1000 publish10; do
 		printf '  %-10s P50 %s  P95 %s  P99 %s  mean %s ms  (%s transactions, %s tps)\n' "$n" \
 			"${R[$n.p50]}" "${R[$n.p95]}" "${R[$n.p99]}" "${R[$n.mean]}" "${R[$n.n]}" "${R[$n.tps]}"
 	done
 	echo "  read_fn = taskdb.status_derived(id); read_cor = seed MV query for one task on baseline; read_pk = SELECT from taskdb.task_status by PK"
+	echo "  verify10/verify1000 = taskdb.verify_provenance of a stored report (10 / 1000 claims, the 5 kinds in equal numbers);" \
+		"publish10 = taskdb.publish_report of 10 claims; the 150 ms of line 6 is the original plan's bar"
+	echo "  verification verdicts over all $((NREPORTS10 + NREPORTS1000)) stored reports: ${R[verify.rows]} rows, ${R[verify.fail]} FAIL"
 	echo "  bulk taskdb ms: ${R[bulk_t.all]}   bulk baseline ms: ${R[bulk_b.all]}"
 	for n in hot_t hot_b all_t all_b; do
 		printf '  %-6s %s tx, %s tps; failed %s (deadlock %s, serialization %s), retried %s, aborted clients %s, pgbench exit %s, deadlocks %s\n' "$n" \
@@ -291,6 +340,12 @@ row() {
 			"${R[$n.retried]}" "${R[$n.aborted]}" "${R[$n.rc]}" "${R[$n.deadlocks]}"
 	done
 	echo "  drift: after load ${R[drift.load]}, after bulk ${R[drift.bulk]}, after hot ${R[drift.hot]}, after all ${R[drift.all]}"
-	echo "  taskdb dataset load (tasks + runs + gates, maintenance on): ${R[load.taskdb]} s"
+	echo "  taskdb dataset load (tasks + runs + gates + artifacts, summary and event history on): ${R[load.taskdb]} s"
+	printf '  event history after the load: %s rows, %s with indexes (%s bytes/row); tasks + runs + gates + artifacts + task_status: %s\n' \
+		"${R[events.load.rows]}" "$(mib "${R[events.load.bytes]}")" \
+		"$(awk -v b="${R[events.load.bytes]}" -v n="${R[events.load.rows]}" 'BEGIN { printf "%.0f", n ? b / n : 0 }')" \
+		"$(mib "${R[data.load.bytes]}")"
+	printf '  event history at the end of the run: %s rows, %s (the publishing of 6 and the writes of 2-5 add to it; bulk rows are inserted and deleted)\n' \
+		"${R[events.end.rows]}" "$(mib "${R[events.end.bytes]}")"
 } | tee "$OUT/latest.txt"
 log "done in ${total}s; table in bench/out/latest.txt, raw pgbench output in bench/out/last-run/"

@@ -1,9 +1,13 @@
 -- Dataset, generated set-based into taskdb with its maintenance on:
 -- :ntasks tasks, :nruns runs spread evenly over the tasks, :ngates gates
--- spread evenly over the runs.  Run statuses are drawn from a seeded
--- random(): about 1 % failed, 2 % running, 3 % queued, 2 % cancelled, the
--- rest completed; about 3 % of the gates fail, 2 % pending, 2 % skipped.
--- copy.sql then copies it row for row into baseline.
+-- spread evenly over the runs, and :ntasks / 10 artifacts (about 1 KiB of
+-- content each, hashed by taskdb.sha256) on as many distinct random runs.
+-- Run statuses are drawn from a seeded random(): about 1 % failed,
+-- 2 % running, 3 % queued, 2 % cancelled, the rest completed; about 3 % of
+-- the gates fail, 2 % pending, 2 % skipped.  Every row also goes into
+-- taskdb's event history (taskdb.events), written by taskdb's triggers.
+-- copy.sql then copies tasks, runs and gates row for row into baseline
+-- (which has no artifacts table: no measurement writes artifacts).
 \set ON_ERROR_STOP on
 SELECT setseed(0.4242) \gset
 
@@ -49,3 +53,14 @@ SELECT r.id,
   FROM (SELECT i, (i - 1) / :nruns + 1 AS k, random() AS x
           FROM generate_series(1, :ngates) AS i) AS g
   JOIN bench_runs r ON r.n = 1 + (g.i - 1) % :nruns;
+
+-- task_id is not given: taskdb fills it from the run.  bench_runs is in uuid
+-- order, so its first rows are random runs.  Content: 32 lines of md5 hex,
+-- distinct per artifact (so every hash names one artifact).
+INSERT INTO taskdb.artifacts (run_id, path, sha256, size_bytes, media_type, content)
+SELECT r.id, 'out/result-' || r.n || '.txt', taskdb.sha256(c.content), length(c.content),
+       'text/plain', c.content
+  FROM bench_runs r
+  CROSS JOIN LATERAL (SELECT convert_to(string_agg(md5(r.n || ':' || j), E'\n' ORDER BY j), 'UTF8') AS content
+                        FROM generate_series(1, 32) AS j) AS c
+ WHERE r.n <= :ntasks / 10;
