@@ -91,7 +91,13 @@ SELECT format('t=%s r=%s,%s,%s,%s,%s g=%s,%s,%s,%s a=%s',
  *                               includes the transaction's pending deltas)
  *   FILL label ...              a gate/artifact whose task_id is not its run's
  *   MODEL label db=... gen=...  the generator's model disagrees with the tables
- *   CHECK label mode missing extra status_derived() fill model(ok|bad)
+ *   HISTORY label ...           taskdb.events disagrees with the tables: for every
+ *                               task, run, gate and artifact, the last event naming
+ *                               it must be an insert or update (not followed by a
+ *                               TRUNCATE of its table) whose new_status is its
+ *                               status now, and an entity whose last event leaves
+ *                               it alive must exist
+ *   CHECK label mode missing extra status_derived() fill history model(ok|bad)
  */
 CREATE FUNCTION difftest.check(label text, derived boolean, model text)
 RETURNS SETOF text LANGUAGE sql AS $$
@@ -117,7 +123,32 @@ fill AS (
     SELECT 'artifact ' || a.id || ' task ' || a.task_id || ' run task ' || r.task_id
       FROM taskdb.artifacts a JOIN taskdb.runs r ON r.id = a.run_id
      WHERE a.task_id IS DISTINCT FROM r.task_id),
-fp AS (SELECT f FROM difftest.fingerprint)
+fp AS (SELECT f FROM difftest.fingerprint),
+hist AS (
+    SELECT DISTINCT ON (e.entity, e.entity_id) e.entity, e.entity_id, e.id, e.operation, e.new_status
+      FROM taskdb.events e
+     WHERE e.entity IN ('task', 'run', 'gate', 'artifact') AND e.entity_id IS NOT NULL
+     ORDER BY e.entity, e.entity_id, e.id DESC),
+last AS (
+    SELECT h.*, h.operation <> 'delete'
+           AND NOT EXISTS (SELECT 1 FROM taskdb.events t
+                            WHERE t.operation = 'truncate' AND t.entity = h.entity AND t.id > h.id) AS alive
+      FROM hist h),
+cur AS (
+    SELECT 'task' AS entity, id, status::text AS status FROM taskdb.tasks
+    UNION ALL SELECT 'run', id, status::text FROM taskdb.runs
+    UNION ALL SELECT 'gate', id, status::text FROM taskdb.gates
+    UNION ALL SELECT 'artifact', id, NULL FROM taskdb.artifacts),
+history AS (
+    SELECT c.entity || ' ' || c.id || ' is ' || coalesce(c.status, 'present') || ', its history ends with '
+           || coalesce(l.operation || ' ' || coalesce(l.new_status, '-')
+                       || CASE WHEN l.alive THEN '' ELSE ' (gone)' END, 'nothing') AS what
+      FROM cur c LEFT JOIN last l ON l.entity = c.entity AND l.entity_id = c.id
+     WHERE l.entity_id IS NULL OR NOT l.alive OR l.new_status IS DISTINCT FROM c.status
+    UNION ALL
+    SELECT l.entity || ' ' || l.entity_id || ' does not exist, its history ends with ' || l.operation
+      FROM last l
+     WHERE l.alive AND NOT EXISTS (SELECT 1 FROM cur c WHERE c.entity = l.entity AND c.id = l.entity_id))
 SELECT * FROM (
     SELECT 'DRIFT ' || label || ' missing ' || m::text FROM missing m
     UNION ALL
@@ -129,6 +160,8 @@ SELECT * FROM (
     UNION ALL
     SELECT 'FILL ' || label || ' ' || what FROM fill
     UNION ALL
+    SELECT 'HISTORY ' || label || ' ' || what FROM history
+    UNION ALL
     SELECT 'MODEL ' || label || ' db=' || fp.f || ' gen=' || model FROM fp WHERE fp.f <> model
 ) problems
 UNION ALL
@@ -136,6 +169,7 @@ SELECT 'CHECK ' || label || ' ' || CASE WHEN derived THEN 'derived' ELSE 'stored
        || ' ' || (SELECT count(*) FROM missing) || ' ' || (SELECT count(*) FROM extra)
        || ' ' || (SELECT count(*) FROM fn WHERE got IS DISTINCT FROM expected)
        || ' ' || (SELECT count(*) FROM fill)
+       || ' ' || (SELECT count(*) FROM history)
        || ' ' || CASE WHEN (SELECT f FROM fp) = model THEN 'ok' ELSE 'bad' END;
 $$;
 
@@ -1372,19 +1406,20 @@ sub summarize
 	for (slurp_lines($planf)) { my ($k, $v) = split / /, $_, 2; $p{$k} = $v; }
 	my @so = slurp_lines($stdoutf);
 	my @se = slurp_lines($stderrf);
-	my ($checks, $derived, $drift, $fill, $model, $unexpected, $wrong, $end) = (0, 0, 0, 0, 0, 0, 0, 0);
+	my ($checks, $derived, $drift, $fill, $history, $model, $unexpected, $wrong, $end) = (0, 0, 0, 0, 0, 0, 0, 0, 0);
 	my @problems;
 	for (@so)
 	{
-		if (/^CHECK (\S+) (stored|derived) (\d+) (\d+) (\d+) (\d+) (ok|bad)$/)
+		if (/^CHECK (\S+) (stored|derived) (\d+) (\d+) (\d+) (\d+) (\d+) (ok|bad)$/)
 		{
 			$checks++;
 			$derived++ if $2 eq 'derived';
 			$drift += $3 + $4 + $5;
 			$fill += $6;
-			$model++ if $7 eq 'bad';
+			$history += $7;
+			$model++ if $8 eq 'bad';
 		}
-		elsif (/^(DRIFT|FILL|MODEL) /) { push @problems, $_; }
+		elsif (/^(DRIFT|FILL|HISTORY|MODEL) /) { push @problems, $_; }
 		elsif (/^UNEXPECTED_SUCCESS/) { $unexpected++; push @problems, $_; }
 		elsif (/^XERR batch (\d+) (\S+) (\S+)$/) { if ($2 ne $3) { $wrong++; push @problems, "batch $1: failed with SQLSTATE $2, expected $3"; } }
 		elsif ($_ eq 'END') { $end = 1; }
@@ -1405,6 +1440,7 @@ sub summarize
 	push @fail, "script did not reach its end" unless $end;
 	push @fail, "$drift drift rows" if $drift;
 	push @fail, "$fill gates/artifacts with a task_id other than their run's" if $fill;
+	push @fail, "$history rows where the event history disagrees with the tables" if $history;
 	push @fail, "$model checks where the tables disagree with the generator's model" if $model;
 	push @fail, "$unexpected statements that should have failed succeeded" if $unexpected;
 	push @fail, "$wrong statements failed with another error than planned" if $wrong;
@@ -1443,11 +1479,11 @@ sub summarize
 	print "mix: @mix\n";
 	printf "differential: seed=%s batches=%s statements=%s dml=%s committed=%s rolled_back=%s "
 	  . "(prepared: %s committed, %s rolled back) savepoints=%s rollback_to=%s expected_errors=%s/%s "
-	  . "caught_in_plpgsql=%s checks=%s (stored=%s derived=%s in_block=%s) drift_rows=%s time=%.1fs %s\n",
+	  . "caught_in_plpgsql=%s checks=%s (stored=%s derived=%s in_block=%s) drift_rows=%s history_rows=%s time=%.1fs %s\n",
 	  $p{seed}, $p{batches}, $p{statements}, $p{dml}, $p{committed}, $p{rolled_back},
 	  $p{prepared_committed}, $p{prepared_rolled_back}, $p{savepoints}, $p{rollback_to}, $errors,
 	  $p{expected_errors}, $caught, $checks + $block_checks, $checks - $derived, $derived, $block_checks,
-	  $drift, $secs, @fail ? 'FAIL: ' . join('; ', @fail) : 'PASS';
+	  $drift, $history, $secs, @fail ? 'FAIL: ' . join('; ', @fail) : 'PASS';
 	return @fail ? 1 : 0;
 }
 
