@@ -296,34 +296,31 @@ format_ts(TimestampTz ts)
 					tm.tm_hour, tm.tm_min, tm.tm_sec, (int) fsec);
 }
 
-/* "YYYY-MM-DDTHH:MM:SS[.ffffff]Z" with fields in range; sets *out. */
+/* "YYYY-MM-DDTHH:MM:SS[.ffffff]Z", digits where digits belong, fields in range; sets *out. */
 static bool
 parse_ts(const char *s, int len, TimestampTz *out)
 {
-	int			y, mo, d, h, mi, sec, n = 0;
-	char		zone = 0;
-	char	   *cs;
+	static const char pattern[] = "dddd-dd-ddTdd:dd:dd";
+	int			y, mo, d, h, mi, sec;
 	int			i;
+	char	   *cs;
 
-	if (len < 20 || len > 27)
+	if (len < 20 || len > 27 || s[len - 1] != 'Z')
 		return false;
-	for (i = 0; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || strchr("-T:.Z", s[i])))
+	for (i = 0; i < 19; i++)
+		if (pattern[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != pattern[i])
 			return false;
-	cs = pnstrdup(s, len);
-	if (sscanf(cs, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || n != 19)
-		return false;
-	if (cs[19] == '.')
+	if (len > 20)
 	{
-		int			digits = 0;
-
-		for (i = 20; i < len - 1 && cs[i] >= '0' && cs[i] <= '9'; i++)
-			digits++;
-		if (digits < 1 || digits > 6 || i != len - 1)
+		/* a fraction of 1 to 6 digits */
+		if (s[19] != '.' || len < 22)
 			return false;
+		for (i = 20; i < len - 1; i++)
+			if (!(s[i] >= '0' && s[i] <= '9'))
+				return false;
 	}
-	zone = cs[len - 1];
-	if (zone != 'Z' || (cs[19] != '.' && len != 20))
+	cs = pnstrdup(s, len);
+	if (sscanf(cs, "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &sec) != 6)
 		return false;
 	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > day_tab[isleap(y)][mo - 1] ||
 		h > 23 || mi > 59 || sec > 59)
@@ -367,7 +364,11 @@ snapshot_syntax_ok(const char *s, int len)
 		if (p == start)
 			return field == 2 && p == end && first_xip;	/* empty xip list */
 		if (field == 0)
+		{
+			if (v == 0)
+				return false;	/* xid 0 is never a transaction */
 			xmin = v;
+		}
 		else if (field == 1)
 		{
 			xmax = v;
@@ -731,20 +732,20 @@ claims_array(JsonbValue *v, const char *what, int *n)
 	"      FROM (SELECT e.id, e.occurred_at, e.operation, true AS mine FROM taskdb.events e" \
 	"             WHERE k.entity IS NOT NULL AND e.entity_id OPERATOR(pg_catalog.=) c.id" \
 	"               AND e.entity OPERATOR(pg_catalog.=) k.entity" \
-	"               AND NOT pg_catalog.pg_visible_in_snapshot(e.xact_id, $3::pg_catalog.pg_snapshot)" \
+	"               AND NOT pg_catalog.pg_visible_in_snapshot(e.xact_id, (SELECT $3::pg_catalog.pg_snapshot))" \
 	"            UNION ALL" \
 	"            SELECT e.id, e.occurred_at, e.operation, e.entity OPERATOR(pg_catalog.=) 'task'" \
 	"              FROM taskdb.events e" \
 	"             WHERE c.kind OPERATOR(pg_catalog.=) 'status_derived'" \
 	"               AND e.task_id OPERATOR(pg_catalog.=) c.id" \
 	"               AND e.entity OPERATOR(pg_catalog.=) ANY ('{task,run,gate}'::pg_catalog.text[])" \
-	"               AND NOT pg_catalog.pg_visible_in_snapshot(e.xact_id, $3::pg_catalog.pg_snapshot)" \
+	"               AND NOT pg_catalog.pg_visible_in_snapshot(e.xact_id, (SELECT $3::pg_catalog.pg_snapshot))" \
 	"            UNION ALL" \
 	"            SELECT e.id, e.occurred_at, e.operation, false FROM taskdb.events e" \
 	"             WHERE e.operation OPERATOR(pg_catalog.=) 'truncate'" \
 	"               AND e.entity OPERATOR(pg_catalog.=) ANY (CASE WHEN c.kind OPERATOR(pg_catalog.=) 'status_derived'" \
 	"                                     THEN '{task,run,gate}'::pg_catalog.text[] ELSE ARRAY[k.entity] END)" \
-	"               AND NOT pg_catalog.pg_visible_in_snapshot(e.xact_id, $3::pg_catalog.pg_snapshot)) x" \
+	"               AND NOT pg_catalog.pg_visible_in_snapshot(e.xact_id, (SELECT $3::pg_catalog.pg_snapshot))) x" \
 	"  ) a" \
 	" ORDER BY c.ord"
 
@@ -1074,18 +1075,34 @@ publish_report(PG_FUNCTION_ARGS)
 	top.type = jbvBinary;
 	top.val.binary.data = &input->root;
 	top.val.binary.len = VARSIZE(input);
-	if (JB_ROOT_IS_SCALAR(input))
-		claimsv = NULL;
-	else if (JB_ROOT_IS_ARRAY(input))
+	if (JB_ROOT_IS_ARRAY(input) && !JB_ROOT_IS_SCALAR(input))
 		claimsv = &top;
-	else
+	else if (JB_ROOT_IS_OBJECT(input))
+	{
+		JsonbIterator *it = JsonbIteratorInit(&input->root);
+		JsonbValue	tok;
+		JsonbIteratorToken r;
+
+		/* {"claims": [...]} and nothing else: a stray member is a mistake, not a comment */
+		while ((r = JsonbIteratorNext(&it, &tok, true)) != WJB_DONE)
+			if (r == WJB_KEY &&
+				!(tok.val.string.len == 6 && memcmp(tok.val.string.val, "claims", 6) == 0))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("unknown field \"%s\" in the claims document",
+								quote_value(tok.val.string.val, tok.val.string.len)),
+						 errhint("Pass [{\"kind\": \"task_id\", \"id\": \"<uuid>\"}, ...] or {\"claims\": [...]}.")));
 		claimsv = object_get(&input->root, "claims");
+	}
+	else
+		claimsv = getIthJsonbValueFromContainer(&input->root, 0);	/* a scalar */
 	if (!is_array(claimsv))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("claims must be a JSON array of claim objects, not %s",
-						JB_ROOT_IS_SCALAR(input) ? "a scalar" :
-						claimsv == NULL ? "an object without \"claims\"" : jsonb_type_name(claimsv)),
+				 claimsv == NULL
+				 ? errmsg("claims document has no \"claims\"")
+				 : errmsg("claims must be a JSON array of claim objects, not %s (%s)",
+						  jsonb_type_name(claimsv), jsonb_value_text(claimsv)),
 				 errhint("Pass [{\"kind\": \"task_id\", \"id\": \"<uuid>\"}, ...] or {\"claims\": [...]}.")));
 	arr = claims_array(claimsv, "the claims document", &n);
 	if (n == 0)
@@ -1106,6 +1123,8 @@ publish_report(PG_FUNCTION_ARGS)
 
 	/* 3. One snapshot, taken after the clock: every claim read in it, as the caller. */
 	snapshot = read_claims_at_new_snapshot(claims, n);
+	/* an artifact claimed by hash may turn out to be one also claimed by id */
+	check_duplicates(claims, n, true);
 
 	/* 4. The report. */
 	report_id = DatumGetCString(DirectFunctionCall1(uuid_out, DirectFunctionCall1(gen_random_uuid, (Datum) 0)));
@@ -1202,11 +1221,12 @@ abbrev(const char *label)
 	v++;
 	if (strncmp(v, "sha256:", 7) == 0 || strncmp(v, SIGNATURE_PREFIX, strlen(SIGNATURE_PREFIX)) == 0)
 	{
-		const char *colon = strchr(v, ':');
+		const char *colon = strchr(v, ':') + 1;
 
-		return psprintf("%.*s%.6s...", (int) (colon - v + 1), v, colon + 1);
+		return psprintf("%.*s%.*s...", (int) (colon - v), v,
+						pg_mbcliplen(colon, strlen(colon), 6), colon);
 	}
-	return psprintf("%.8s...", v);
+	return psprintf("%.*s...", pg_mbcliplen(v, strlen(v), 8), v);
 }
 
 static void
@@ -1362,8 +1382,10 @@ verify_report(Jsonb *report)
 	if (!JB_ROOT_IS_OBJECT(report))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("a provenance report must be a JSON object, not %s",
-						JB_ROOT_IS_SCALAR(report) ? "a scalar" : "an array"),
+				 JB_ROOT_IS_SCALAR(report)
+				 ? errmsg("a provenance report must be a JSON object, not a scalar (%s)",
+						  jsonb_value_text(getIthJsonbValueFromContainer(&report->root, 0)))
+				 : errmsg("a provenance report must be a JSON object, not an array"),
 				 errhint(REPORT_HINT)));
 
 	format = required_string(root, "format", REPORT_HINT);
@@ -1399,8 +1421,10 @@ verify_report(Jsonb *report)
 	if (!is_array(claimsv))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("report field \"claims_validated\" must be an array, not %s",
-						claimsv ? jsonb_type_name(claimsv) : "missing"),
+				 claimsv == NULL
+				 ? errmsg("report has no \"claims_validated\"")
+				 : errmsg("report field \"claims_validated\" must be an array, not %s (%s)",
+						  jsonb_type_name(claimsv), jsonb_value_text(claimsv)),
 				 errhint(REPORT_HINT)));
 	arr = claims_array(claimsv, "the report", &n);
 
