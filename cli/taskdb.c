@@ -730,6 +730,23 @@ finish_output(int status)
  * ------------------------------------------------------------------------
  */
 
+/*
+ * What every subcommand that sends a file does first: read the file, then
+ * connect.  On failure the reason has been printed and nothing is left open.
+ */
+static bool
+start_command(const Invocation *inv, Input *in, Session *s)
+{
+	if (!read_input(inv->args[0], in))
+		return false;
+	if (!open_session(inv, s))
+	{
+		free_input(in);
+		return false;
+	}
+	return true;
+}
+
 static int
 cmd_publish(const Invocation *inv)
 {
@@ -739,13 +756,8 @@ cmd_publish(const Invocation *inv)
 	const char *params[1];
 	int			status = EXIT_TROUBLE;
 
-	if (!read_input(inv->args[0], &in))
+	if (!start_command(inv, &in, &s))
 		return EXIT_TROUBLE;
-	if (!open_session(inv, &s))
-	{
-		free_input(&in);
-		return EXIT_TROUBLE;
-	}
 
 	params[0] = in.data;
 	res = session_exec(&s,
@@ -804,13 +816,8 @@ cmd_verify(const Invocation *inv)
 	const char *params[1];
 	int			status = EXIT_TROUBLE;
 
-	if (!read_input(inv->args[0], &in))
+	if (!start_command(inv, &in, &s))
 		return EXIT_TROUBLE;
-	if (!open_session(inv, &s))
-	{
-		free_input(&in);
-		return EXIT_TROUBLE;
-	}
 
 	params[0] = in.data;
 	res = session_exec(&s, verify_sql, 1, params);
@@ -910,13 +917,8 @@ cmd_debug_provenance(const Invocation *inv)
 	if (inv->json)
 		return cmd_verify(inv);
 
-	if (!read_input(inv->args[0], &in))
+	if (!start_command(inv, &in, &s))
 		return EXIT_TROUBLE;
-	if (!open_session(inv, &s))
-	{
-		free_input(&in);
-		return EXIT_TROUBLE;
-	}
 
 	/*
 	 * The lines and the exit status are two statements; one REPEATABLE READ

@@ -6,38 +6,37 @@
  * Protocol
  * --------
  * One statement-level AFTER trigger per table and operation
- * (record_events) turns the statement's transition table into events with
- * ONE INSERT ... SELECT, whatever the number of rows: one event per row
- * inserted, updated (only rows that actually changed) or deleted, and one
- * event per TRUNCATE.  Every event carries the top-level transaction id
- * (xid8), which is what provenance verification compares with a recorded
- * snapshot: "after the snapshot" means "not visible in it", never "a later
- * timestamp".
+ * (record_events) turns the statement's transition tables into events: one
+ * event per row inserted, updated (only rows that actually changed) or
+ * deleted, and one event per TRUNCATE.  Every event carries the top-level
+ * transaction id (xid8), which is what provenance verification compares
+ * with a recorded snapshot: "after the snapshot" means "not visible in it",
+ * never "a later timestamp".
  *
- * Inserts and deletes -- nearly all events, and all of a bulk load's --
- * are written without the executor, the way COPY writes rows: tuples formed
- * from the transition table go to the heap 1000 at a time
- * (table_multi_insert) and then into every index of events.  That is what
- * keeps a 100k-row INSERT ... SELECT close to the cost of the same INSERT
- * without history.  Updates need the per-column comparison that produces
- * "changes" and go through SQL: one INSERT ... SELECT per statement, as the
- * owner of taskdb.events (applications may read the history, not write it),
- * through a plan prepared once per backend for each table and kept; the
- * transition tables are bound to it at each call with
- * SPI_register_trigger_data, as PL/pgSQL does.  TRUNCATE is one row.
+ * Events are written without the executor, the way COPY writes rows: the
+ * tuples formed from a statement's transition table go to the heap 1000 at
+ * a time (table_multi_insert), then into every index of events.  One
+ * statement costs one pass over its transition table, whatever its size;
+ * there is no SQL to plan or run, so a single-row INSERT pays little more
+ * than the heap and index insertions of its one event, and a 100k-row bulk
+ * load pays for 100k tuples written as COPY would write them.  For an
+ * UPDATE the old rows are hashed by id (ids are immutable), every new row
+ * is compared column by column with its old row, and "changes" lists the
+ * columns other than status and updated_at that differ, as
+ * {"column": {"old": ..., "new": ...}} with values as to_jsonb() writes
+ * them; artifact content is never copied, a changed content shows as
+ * {"content": "changed"}.
  *
  * Writing events directly means: no permission check (taskdb writes its
- * own table, as the RI triggers write theirs), no triggers on events fire
- * for inserts (it has none; the append-only guard is for UPDATE, DELETE and
- * TRUNCATE), and the column defaults are not evaluated -- the values they
- * would give (nextval of events_id_seq, the top-level xid8, the statement's
- * start time) are computed here.
+ * own table, as the RI triggers write theirs), no trigger on events fires
+ * for these inserts, and the column defaults are not evaluated -- the
+ * values they would give (nextval of events_id_seq, the top-level xid8, the
+ * statement's start time) are computed here.
  *
  * Written only by taskdb, append-only: a BEFORE INSERT OR UPDATE OR DELETE
  * OR TRUNCATE statement trigger on events (refuse_event_change, ENABLE
- * ALWAYS so session_replication_role cannot bypass it) refuses every write,
- * for the owner and superusers too, except record_events' own INSERT
- * (events_writing; the direct path fires no trigger) and the statements of
+ * ALWAYS so session_replication_role cannot bypass it) refuses every write
+ * through SQL, for the owner and superusers too, except the statements of
  * taskdb's archival function (events_archiving).
  *
  *-------------------------------------------------------------------------
@@ -45,22 +44,29 @@
 #include "postgres.h"
 
 #include "access/heapam.h"
+#include "access/htup_details.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_type.h"
 #include "commands/sequence.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
-#include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "nodes/makefuncs.h"
 #include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/datum.h"
+#include "utils/hsearch.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
-#include "utils/xid8.h"
 #include "utils/tuplestore.h"
+#include "utils/xid8.h"
 
 #include "compat.h"
 #include "taskdb.h"
@@ -71,8 +77,8 @@ PG_FUNCTION_INFO_V1(refuse_event_change);
 /* Set only while taskdb's archival function moves events out. */
 bool		events_archiving = false;
 
-/* Set only while record_events runs its own INSERT through SQL. */
-static bool events_writing = false;
+/* Rows of events formed per table_multi_insert call. */
+#define EVENT_BATCH 1000
 
 typedef enum EventEntity
 {
@@ -111,9 +117,45 @@ static const struct
 
 static const char *const op_names[NUM_OPS] = {"insert", "update", "delete", "truncate"};
 
-/* Kept plans, one per (entity, operation), and the table each was made for. */
-static SPIPlanPtr event_plans[NUM_ENTITIES][NUM_OPS];
-static Oid	event_plan_relids[NUM_ENTITIES][NUM_OPS];
+/* Attribute numbers (1-based) of taskdb.events' columns, looked up by name. */
+typedef struct EventColumns
+{
+	int			id,
+				xact_id,
+				occurred_at,
+				task_id,
+				entity,
+				entity_id,
+				operation,
+				old_status,
+				new_status,
+				changes;
+} EventColumns;
+
+/* Everything one statement's events are written with. */
+typedef struct EventWriter
+{
+	Relation	events;
+	Oid			seq;
+	EventColumns col;
+	EState	   *estate;
+	ResultRelInfo *rri;
+	BulkInsertState bistate;
+	TupleTableSlot *slots[EVENT_BATCH];
+	int			nslots;			/* slots made so far */
+	int			n;				/* slots filled, not yet written */
+	Datum		xact_id;
+	Datum		occurred_at;
+	Datum		entity;
+	Datum		operation;
+} EventWriter;
+
+/* An UPDATE's old row, found by id. */
+typedef struct OldRow
+{
+	pg_uuid_t	id;				/* hash key */
+	MinimalTuple tuple;
+} OldRow;
 
 static EventEntity
 event_entity(Relation rel)
@@ -132,102 +174,6 @@ event_entity(Relation rel)
 	pg_unreachable();
 }
 
-/*
- * The INSERT ... SELECT for one entity and operation.  For UPDATE the old
- * and new transition rows are joined on the (immutable) id; rows that did
- * not change are skipped, and "changes" holds the columns other than status
- * and updated_at that did, as {"column": {"old": ..., "new": ...}}.  Artifact
- * content is never copied into the history: a changed content shows as
- * {"content": "changed"}.
- */
-static char *
-event_sql(EventEntity e, EventOp op)
-{
-	StringInfoData sql;
-	const char *entity = entities[e].entity;
-	const char *opname = op_names[op];
-	const char *r = (op == OP_UPDATE) ? "n" : "r";
-	char		task_expr[32];
-	char		status_expr[32];
-
-	if (e == ENTITY_TASK)
-		snprintf(task_expr, sizeof(task_expr), "%s.id", r);
-	else if (entities[e].has_task_id)
-		snprintf(task_expr, sizeof(task_expr), "%s.task_id", r);
-	else
-		snprintf(task_expr, sizeof(task_expr), "NULL::pg_catalog.uuid");
-
-	initStringInfo(&sql);
-	appendStringInfoString(&sql,
-						   "INSERT INTO taskdb.events"
-						   " (task_id, entity, entity_id, operation, old_status, new_status, changes) ");
-	switch (op)
-	{
-		case OP_INSERT:
-		case OP_DELETE:
-			if (entities[e].has_status)
-				snprintf(status_expr, sizeof(status_expr), "r.status::pg_catalog.text");
-			else
-				snprintf(status_expr, sizeof(status_expr), "NULL::pg_catalog.text");
-			appendStringInfo(&sql,
-							 "SELECT %s, '%s', r.id, '%s', %s, %s, NULL FROM %s r",
-							 task_expr, entity, opname,
-							 op == OP_DELETE ? status_expr : "NULL",
-							 op == OP_INSERT ? status_expr : "NULL",
-							 op == OP_INSERT ? "new_rows" : "old_rows");
-			break;
-		case OP_UPDATE:
-			appendStringInfo(&sql,
-							 "SELECT %s, '%s', n.id, 'update', %s, %s, c.changes"
-							 " FROM old_rows o JOIN new_rows n ON o.id OPERATOR(pg_catalog.=) n.id,"
-							 " LATERAL (SELECT NULLIF(COALESCE(pg_catalog.jsonb_object_agg(nj.key,"
-							 "   pg_catalog.jsonb_build_object('old', oj.value, 'new', nj.value)),"
-							 "   '{}'::pg_catalog.jsonb) %s, '{}'::pg_catalog.jsonb) AS changes"
-							 "   FROM pg_catalog.jsonb_each(pg_catalog.to_jsonb(n) %s) nj"
-							 "   JOIN pg_catalog.jsonb_each(pg_catalog.to_jsonb(o)) oj"
-							 "     ON oj.key OPERATOR(pg_catalog.=) nj.key"
-							 "   WHERE nj.value IS DISTINCT FROM oj.value) c"
-							 " WHERE o.* IS DISTINCT FROM n.*",
-							 task_expr, entity,
-							 entities[e].has_status ? "o.status::pg_catalog.text" : "NULL",
-							 entities[e].has_status ? "n.status::pg_catalog.text" : "NULL",
-							 e == ENTITY_ARTIFACT
-							 ? "OPERATOR(pg_catalog.||) CASE WHEN o.content IS DISTINCT FROM n.content"
-							 " THEN '{\"content\": \"changed\"}'::pg_catalog.jsonb ELSE '{}' END"
-							 : "",
-							 e == ENTITY_ARTIFACT
-							 ? "OPERATOR(pg_catalog.-) '{status,updated_at,content}'::pg_catalog.text[]"
-							 : "OPERATOR(pg_catalog.-) '{status,updated_at}'::pg_catalog.text[]");
-			break;
-		case OP_TRUNCATE:
-			appendStringInfo(&sql, "VALUES (NULL::pg_catalog.uuid, '%s', NULL::pg_catalog.uuid,"
-							 " 'truncate', NULL, NULL, NULL::pg_catalog.jsonb)", entity);
-			break;
-		default:
-			elog(ERROR, "taskdb: unknown event operation %d", (int) op);
-	}
-	return sql.data;
-}
-
-
-/* Rows of events formed per table_multi_insert call. */
-#define EVENT_BATCH 1000
-
-/* Attribute numbers (1-based) of taskdb.events' columns, looked up by name. */
-typedef struct EventColumns
-{
-	int			id,
-				xact_id,
-				occurred_at,
-				task_id,
-				entity,
-				entity_id,
-				operation,
-				old_status,
-				new_status,
-				changes;
-} EventColumns;
-
 static int
 event_column(TupleDesc desc, const char *name)
 {
@@ -244,161 +190,328 @@ event_column(TupleDesc desc, const char *name)
 	pg_unreachable();
 }
 
-static int
-source_column(TupleDesc desc, const char *name)
+static void
+writer_open(EventWriter *w, EventEntity e, EventOp op)
 {
-	int			attnum = SPI_fnumber(desc, name);
+	TupleDesc	desc;
 
-	if (attnum <= 0)
-		elog(ERROR, "taskdb: column \"%s\" not found", name);
-	return attnum;
+	memset(w, 0, sizeof(EventWriter));
+	w->events = table_open(taskdb_relation_oid("events", false), RowExclusiveLock);
+	w->seq = taskdb_relation_oid("events_id_seq", false);
+	desc = RelationGetDescr(w->events);
+	w->col.id = event_column(desc, "id");
+	w->col.xact_id = event_column(desc, "xact_id");
+	w->col.occurred_at = event_column(desc, "occurred_at");
+	w->col.task_id = event_column(desc, "task_id");
+	w->col.entity = event_column(desc, "entity");
+	w->col.entity_id = event_column(desc, "entity_id");
+	w->col.operation = event_column(desc, "operation");
+	w->col.old_status = event_column(desc, "old_status");
+	w->col.new_status = event_column(desc, "new_status");
+	w->col.changes = event_column(desc, "changes");
+
+	w->estate = CreateExecutorState();
+	w->rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(w->rri, w->events, 1, NULL, 0);
+	ExecOpenIndices(w->rri, false);
+	w->bistate = GetBulkInsertState();
+
+	w->xact_id = FullTransactionIdGetDatum(GetTopFullTransactionId());
+	w->occurred_at = TimestampTzGetDatum(GetCurrentStatementStartTimestamp());
+	w->entity = CStringGetTextDatum(entities[e].entity);
+	w->operation = CStringGetTextDatum(op_names[op]);
 }
 
-/* Put the batch into the heap, then each row into every index of events. */
+/* Write the filled slots: heap first, then each row into every index. */
 static void
-events_flush_batch(Relation events, ResultRelInfo *rri, EState *estate,
-				   TupleTableSlot **slots, int n, BulkInsertState bistate)
+writer_flush(EventWriter *w)
 {
 	int			i;
 
-	if (n == 0)
+	if (w->n == 0)
 		return;
-	table_multi_insert(events, slots, n, GetCurrentCommandId(true), 0, bistate);
-	for (i = 0; i < n; i++)
+	table_multi_insert(w->events, w->slots, w->n, GetCurrentCommandId(true), 0, w->bistate);
+	for (i = 0; i < w->n; i++)
 	{
-		List	   *recheck;
+		List	   *recheck = taskdb_insert_index_tuples(w->rri, w->slots[i], w->estate);
 
-		recheck = taskdb_insert_index_tuples(rri, slots[i], estate);
 		list_free(recheck);
-		ResetPerTupleExprContext(estate);
+		ResetPerTupleExprContext(w->estate);
+	}
+	w->n = 0;
+}
+
+static void
+writer_close(EventWriter *w)
+{
+	int			i;
+
+	writer_flush(w);
+	for (i = 0; i < w->nslots; i++)
+		ExecDropSingleTupleTableSlot(w->slots[i]);
+	FreeBulkInsertState(w->bistate);
+	ExecCloseIndices(w->rri);
+	FreeExecutorState(w->estate);
+	table_close(w->events, NoLock);
+}
+
+/*
+ * Append one event.  entity_id, task_id, the statuses and changes may be
+ * NULL (nulls given as (Datum) 0 with the matching flag).
+ */
+static void
+writer_add(EventWriter *w, Datum entity_id, bool entity_id_null,
+		   Datum task_id, bool task_id_null,
+		   Datum old_status, bool old_null, Datum new_status, bool new_null,
+		   Datum changes, bool changes_null)
+{
+	TupleTableSlot *slot;
+	Datum	   *v;
+	bool	   *isnull;
+	int			natts = RelationGetDescr(w->events)->natts;
+	int			i;
+
+	if (w->n == w->nslots)
+		w->slots[w->nslots++] = MakeSingleTupleTableSlot(RelationGetDescr(w->events),
+														 table_slot_callbacks(w->events));
+	slot = w->slots[w->n];
+	ExecClearTuple(slot);
+	v = slot->tts_values;
+	isnull = slot->tts_isnull;
+	for (i = 0; i < natts; i++)
+		isnull[i] = true;
+
+#define SET(col, value, null) (v[(col) - 1] = (value), isnull[(col) - 1] = (null))
+	SET(w->col.id, Int64GetDatum(nextval_internal(w->seq, false)), false);
+	SET(w->col.xact_id, w->xact_id, false);
+	SET(w->col.occurred_at, w->occurred_at, false);
+	SET(w->col.entity, w->entity, false);
+	SET(w->col.operation, w->operation, false);
+	SET(w->col.entity_id, entity_id, entity_id_null);
+	SET(w->col.task_id, task_id, task_id_null);
+	SET(w->col.old_status, old_status, old_null);
+	SET(w->col.new_status, new_status, new_null);
+	SET(w->col.changes, changes, changes_null);
+#undef SET
+
+	ExecStoreVirtualTuple(slot);
+	/* Own the values: the source slot they point into is about to move on. */
+	ExecMaterializeSlot(slot);
+	if (++w->n == EVENT_BATCH)
+		writer_flush(w);
+}
+
+/* A column value as to_jsonb() would write it, appended to buf. */
+static void
+append_json_value(StringInfo buf, Datum value, bool isnull, Form_pg_attribute att)
+{
+	Oid			typoutput;
+	bool		varlena;
+	char		dt[MAXDATELEN + 1];
+
+	if (isnull)
+	{
+		appendStringInfoString(buf, "null");
+		return;
+	}
+	switch (att->atttypid)
+	{
+		case JSONBOID:
+			{
+				Jsonb	   *j = DatumGetJsonbP(value);
+
+				(void) JsonbToCString(buf, &j->root, VARSIZE(j));
+				return;
+			}
+		case JSONOID:
+			appendStringInfoString(buf, TextDatumGetCString(value));
+			return;
+		case BOOLOID:
+			appendStringInfoString(buf, DatumGetBool(value) ? "true" : "false");
+			return;
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+			getTypeOutputInfo(att->atttypid, &typoutput, &varlena);
+			appendStringInfoString(buf, OidOutputFunctionCall(typoutput, value));
+			return;
+		case DATEOID:
+		case TIMESTAMPOID:
+		case TIMESTAMPTZOID:
+			escape_json(buf, JsonEncodeDateTime(dt, value, att->atttypid, NULL));
+			return;
+		default:
+			getTypeOutputInfo(att->atttypid, &typoutput, &varlena);
+			escape_json(buf, OidOutputFunctionCall(typoutput, value));
+			return;
 	}
 }
 
 /*
- * One event per row of rows (INSERT: new_status; DELETE: old_status), or a
- * single TRUNCATE event when rows is NULL, written straight to the table.
+ * Compare an updated row with its old version.  Returns false when no
+ * column differs (no event).  Otherwise sets *changes to the jsonb of the
+ * columns other than status / updated_at that differ, or (Datum) 0 when
+ * there are none.
  */
-static void
-events_write_direct(Relation source, Tuplestorestate *rows, EventEntity e, EventOp op)
+static bool
+row_changes(TupleTableSlot *oldslot, TupleTableSlot *newslot, EventEntity e, Datum *changes)
 {
-	Relation	events = table_open(taskdb_relation_oid("events", false), RowExclusiveLock);
-	Oid			seq = taskdb_relation_oid("events_id_seq", false);
-	TupleDesc	edesc = RelationGetDescr(events);
-	TupleDesc	sdesc = RelationGetDescr(source);
-	EventColumns col;
-	EState	   *estate = CreateExecutorState();
-	ResultRelInfo *rri = makeNode(ResultRelInfo);
-	BulkInsertState bistate = GetBulkInsertState();
-	TupleTableSlot *slots[EVENT_BATCH];
-	TupleTableSlot *src = NULL;
-	Datum		xact_id = FullTransactionIdGetDatum(GetTopFullTransactionId());
-	Datum		occurred_at = TimestampTzGetDatum(GetCurrentStatementStartTimestamp());
-	Datum		entity = CStringGetTextDatum(entities[e].entity);
-	Datum		operation = CStringGetTextDatum(op_names[op]);
-	int			id_att = 0,
-				task_att = 0,
-				status_att = 0;
-	int			nslots = 0;
-	int			n = 0;
+	TupleDesc	desc = newslot->tts_tupleDescriptor;
+	StringInfoData buf;
+	bool		any = false;
+	int			nchanged = 0;
 	int			i;
 
-	col.id = event_column(edesc, "id");
-	col.xact_id = event_column(edesc, "xact_id");
-	col.occurred_at = event_column(edesc, "occurred_at");
-	col.task_id = event_column(edesc, "task_id");
-	col.entity = event_column(edesc, "entity");
-	col.entity_id = event_column(edesc, "entity_id");
-	col.operation = event_column(edesc, "operation");
-	col.old_status = event_column(edesc, "old_status");
-	col.new_status = event_column(edesc, "new_status");
-	col.changes = event_column(edesc, "changes");
-
-	InitResultRelInfo(rri, events, 1, NULL, 0);
-	ExecOpenIndices(rri, false);
-
-	if (rows != NULL)
+	slot_getallattrs(oldslot);
+	slot_getallattrs(newslot);
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	for (i = 0; i < desc->natts; i++)
 	{
-		id_att = source_column(sdesc, "id");
-		task_att = e == ENTITY_TASK ? id_att
-			: entities[e].has_task_id ? source_column(sdesc, "task_id") : 0;
-		status_att = entities[e].has_status ? source_column(sdesc, "status") : 0;
-		src = MakeSingleTupleTableSlot(sdesc, &TTSOpsMinimalTuple);
-		tuplestore_rescan(rows);
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		const char *name = NameStr(att->attname);
+		bool		onull = oldslot->tts_isnull[i];
+		bool		nnull = newslot->tts_isnull[i];
+		Datum		o = oldslot->tts_values[i];
+		Datum		n = newslot->tts_values[i];
+
+		if (att->attisdropped)
+			continue;
+		if (onull && nnull)
+			continue;
+		if (onull == nnull && datum_image_eq(o, n, att->attbyval, att->attlen))
+			continue;
+		any = true;
+		if (strcmp(name, "status") == 0 || strcmp(name, "updated_at") == 0)
+			continue;
+		if (nchanged++ > 0)
+			appendStringInfoString(&buf, ", ");
+		escape_json(&buf, name);
+		if (e == ENTITY_ARTIFACT && strcmp(name, "content") == 0)
+		{
+			appendStringInfoString(&buf, ": \"changed\"");
+			continue;
+		}
+		appendStringInfoString(&buf, ": {\"old\": ");
+		append_json_value(&buf, o, onull, att);
+		appendStringInfoString(&buf, ", \"new\": ");
+		append_json_value(&buf, n, nnull, att);
+		appendStringInfoChar(&buf, '}');
 	}
+	appendStringInfoChar(&buf, '}');
+	*changes = nchanged > 0
+		? DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data))
+		: (Datum) 0;
+	pfree(buf.data);
+	return any;
+}
 
-	for (;;)
+/* Events of an INSERT (new rows) or a DELETE (old rows). */
+static void
+events_of_rows(EventWriter *w, Relation source, Tuplestorestate *rows,
+			   EventEntity e, EventOp op)
+{
+	TupleDesc	desc = RelationGetDescr(source);
+	int			id_att = taskdb_attnum(desc, "id");
+	int			task_att = e == ENTITY_TASK ? id_att
+		: entities[e].has_task_id ? taskdb_attnum(desc, "task_id") : 0;
+	int			status_att = entities[e].has_status ? taskdb_attnum(desc, "status") : 0;
+	TupleTableSlot *src = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+
+	tuplestore_rescan(rows);
+	while (tuplestore_gettupleslot(rows, true, false, src))
 	{
-		TupleTableSlot *slot;
-		Datum	   *values;
-		bool	   *nulls;
+		bool		id_null,
+					task_null = true,
+					status_null = true;
+		Datum		id = slot_getattr(src, id_att, &id_null);
+		Datum		task = task_att ? slot_getattr(src, task_att, &task_null) : (Datum) 0;
+		/* varchar and text share their representation */
+		Datum		status = status_att ? slot_getattr(src, status_att, &status_null) : (Datum) 0;
+
+		if (op == OP_INSERT)
+			writer_add(w, id, id_null, task, task_null,
+					   (Datum) 0, true, status, status_null, (Datum) 0, true);
+		else
+			writer_add(w, id, id_null, task, task_null,
+					   status, status_null, (Datum) 0, true, (Datum) 0, true);
+	}
+	ExecDropSingleTupleTableSlot(src);
+}
+
+/* Events of an UPDATE: old rows hashed by id, each new row compared with its old one. */
+static void
+events_of_update(EventWriter *w, Relation source, Tuplestorestate *oldrows,
+				 Tuplestorestate *newrows, EventEntity e)
+{
+	TupleDesc	desc = RelationGetDescr(source);
+	int			id_att = taskdb_attnum(desc, "id");
+	int			task_att = e == ENTITY_TASK ? id_att
+		: entities[e].has_task_id ? taskdb_attnum(desc, "task_id") : 0;
+	int			status_att = entities[e].has_status ? taskdb_attnum(desc, "status") : 0;
+	TupleTableSlot *oldslot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	TupleTableSlot *newslot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext, "taskdb events row",
+												 ALLOCSET_SMALL_SIZES);
+	HASHCTL		ctl;
+	HTAB	   *old_by_id;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(pg_uuid_t);
+	ctl.entrysize = sizeof(OldRow);
+	ctl.hcxt = CurrentMemoryContext;
+	old_by_id = hash_create("taskdb old rows", Max(tuplestore_tuple_count(oldrows), 16),
+							&ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	tuplestore_rescan(oldrows);
+	while (tuplestore_gettupleslot(oldrows, true, false, oldslot))
+	{
 		bool		isnull;
+		Datum		id = slot_getattr(oldslot, id_att, &isnull);
+		OldRow	   *row;
 
-		if (rows != NULL)
-		{
-			if (!tuplestore_gettupleslot(rows, true, false, src))
-				break;
-		}
-		else if (n == 1)
-			break;
-
-		if (n == nslots)
-		{
-			/* fewer slots than EVENT_BATCH are ever made for small statements */
-			slots[nslots++] = MakeSingleTupleTableSlot(edesc, table_slot_callbacks(events));
-		}
-		slot = slots[n];
-		ExecClearTuple(slot);
-		values = slot->tts_values;
-		nulls = slot->tts_isnull;
-		for (i = 0; i < edesc->natts; i++)
-			nulls[i] = true;
-
-		values[col.id - 1] = Int64GetDatum(nextval_internal(seq, false));
-		nulls[col.id - 1] = false;
-		values[col.xact_id - 1] = xact_id;
-		nulls[col.xact_id - 1] = false;
-		values[col.occurred_at - 1] = occurred_at;
-		nulls[col.occurred_at - 1] = false;
-		values[col.entity - 1] = entity;
-		nulls[col.entity - 1] = false;
-		values[col.operation - 1] = operation;
-		nulls[col.operation - 1] = false;
-		if (rows != NULL)
-		{
-			values[col.entity_id - 1] = slot_getattr(src, id_att, &nulls[col.entity_id - 1]);
-			if (task_att)
-				values[col.task_id - 1] = slot_getattr(src, task_att, &nulls[col.task_id - 1]);
-			if (status_att)
-			{
-				int			dst = op == OP_INSERT ? col.new_status : col.old_status;
-				Datum		status = slot_getattr(src, status_att, &isnull);
-
-				/* varchar and text share their representation */
-				nulls[dst - 1] = isnull;
-				values[dst - 1] = status;
-			}
-		}
-		ExecStoreVirtualTuple(slot);
-		/* Own the source's values: the next gettupleslot frees them. */
-		ExecMaterializeSlot(slot);
-		n++;
-
-		if (n == EVENT_BATCH)
-		{
-			events_flush_batch(events, rri, estate, slots, n, bistate);
-			n = 0;
-		}
+		if (isnull)
+			continue;
+		row = hash_search(old_by_id, DatumGetUUIDP(id), HASH_ENTER, NULL);
+		row->tuple = ExecCopySlotMinimalTuple(oldslot);
 	}
-	events_flush_batch(events, rri, estate, slots, n, bistate);
 
-	for (i = 0; i < nslots; i++)
-		ExecDropSingleTupleTableSlot(slots[i]);
-	if (src)
-		ExecDropSingleTupleTableSlot(src);
-	FreeBulkInsertState(bistate);
-	ExecCloseIndices(rri);
-	FreeExecutorState(estate);
-	table_close(events, NoLock);
+	tuplestore_rescan(newrows);
+	while (tuplestore_gettupleslot(newrows, true, false, newslot))
+	{
+		bool		id_null,
+					task_null = true,
+					old_null = true,
+					new_null = true;
+		Datum		id = slot_getattr(newslot, id_att, &id_null);
+		Datum		task = task_att ? slot_getattr(newslot, task_att, &task_null) : (Datum) 0;
+		Datum		new_status = status_att ? slot_getattr(newslot, status_att, &new_null) : (Datum) 0;
+		Datum		old_status = (Datum) 0;
+		Datum		changes;
+		bool		changed;
+		OldRow	   *row;
+		MemoryContext oldcxt;
+
+		if (id_null ||
+			(row = hash_search(old_by_id, DatumGetUUIDP(id), HASH_FIND, NULL)) == NULL)
+			continue;			/* ids are immutable: every new row has its old one */
+		ExecStoreMinimalTuple(row->tuple, oldslot, false);
+		if (status_att)
+			old_status = slot_getattr(oldslot, status_att, &old_null);
+
+		/* the comparison's garbage goes to rowcxt; the slots must not */
+		oldcxt = MemoryContextSwitchTo(rowcxt);
+		changed = row_changes(oldslot, newslot, e, &changes);
+		MemoryContextSwitchTo(oldcxt);
+		if (changed)
+			writer_add(w, id, false, task, task_null, old_status, old_null,
+					   new_status, new_null, changes, changes == (Datum) 0);
+		MemoryContextReset(rowcxt);
+	}
+	ExecDropSingleTupleTableSlot(oldslot);
+	ExecDropSingleTupleTableSlot(newslot);
+	hash_destroy(old_by_id);
+	MemoryContextDelete(rowcxt);
 }
 
 /*
@@ -412,8 +525,7 @@ record_events(PG_FUNCTION_ARGS)
 	TriggerData *trigdata;
 	EventEntity e;
 	EventOp		op;
-	Oid			relid;
-	OwnerSwitch st;
+	EventWriter w;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -447,65 +559,39 @@ record_events(PG_FUNCTION_ARGS)
 
 	/* Nothing happened: no event (an UPDATE/DELETE that matched no row). */
 	if ((op == OP_INSERT && tuplestore_tuple_count(trigdata->tg_newtable) == 0) ||
-		(op != OP_INSERT && op != OP_TRUNCATE &&
+		((op == OP_UPDATE || op == OP_DELETE) &&
 		 tuplestore_tuple_count(trigdata->tg_oldtable) == 0))
 		return PointerGetDatum(NULL);
 
-	if (op != OP_UPDATE)
+	writer_open(&w, e, op);
+	switch (op)
 	{
-		events_write_direct(trigdata->tg_relation,
-							op == OP_INSERT ? trigdata->tg_newtable :
-							op == OP_DELETE ? trigdata->tg_oldtable : NULL,
-							e, op);
-		return PointerGetDatum(NULL);
+		case OP_INSERT:
+			events_of_rows(&w, trigdata->tg_relation, trigdata->tg_newtable, e, op);
+			break;
+		case OP_DELETE:
+			events_of_rows(&w, trigdata->tg_relation, trigdata->tg_oldtable, e, op);
+			break;
+		case OP_UPDATE:
+			events_of_update(&w, trigdata->tg_relation, trigdata->tg_oldtable,
+							 trigdata->tg_newtable, e);
+			break;
+		case OP_TRUNCATE:
+			writer_add(&w, (Datum) 0, true, (Datum) 0, true,
+					   (Datum) 0, true, (Datum) 0, true, (Datum) 0, true);
+			break;
+		default:
+			elog(ERROR, "taskdb: unknown event operation %d", (int) op);
 	}
-
-	relid = RelationGetRelid(trigdata->tg_relation);
-	taskdb_become_owner("events", &st, false);
-	PG_TRY();
-	{
-		int			rc;
-
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "taskdb: SPI_connect failed");
-		if (op != OP_TRUNCATE && SPI_register_trigger_data(trigdata) != SPI_OK_TD_REGISTER)
-			elog(ERROR, "taskdb: SPI_register_trigger_data failed");
-		/* Re-prepare after DROP/CREATE EXTENSION in this backend or ALTER TABLE. */
-		if (event_plans[e][op] != NULL &&
-			(event_plan_relids[e][op] != relid || !SPI_plan_is_valid(event_plans[e][op])))
-		{
-			SPI_freeplan(event_plans[e][op]);
-			event_plans[e][op] = NULL;
-		}
-		if (event_plans[e][op] == NULL)
-		{
-			char	   *sql = event_sql(e, op);
-
-			taskdb_keep_plan(&event_plans[e][op], sql, 0, NULL);
-			event_plan_relids[e][op] = relid;
-			pfree(sql);
-		}
-		events_writing = true;
-		rc = SPI_execute_plan(event_plans[e][op], NULL, NULL, false, 0);
-		events_writing = false;
-		if (rc != SPI_OK_INSERT)
-			elog(ERROR, "taskdb: recording events failed: %s", SPI_result_code_string(rc));
-		SPI_finish();
-	}
-	PG_FINALLY();
-	{
-		events_writing = false;
-		taskdb_restore_user(&st);
-	}
-	PG_END_TRY();
+	writer_close(&w);
 
 	return PointerGetDatum(NULL);
 }
 
 /*
  * refuse_event_change(): BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ...
- * FOR EACH STATEMENT on taskdb.events.  Only taskdb writes the history, and
- * nobody changes it.
+ * FOR EACH STATEMENT on taskdb.events.  Only taskdb writes the history (and
+ * not through SQL), and nobody changes it.
  */
 Datum
 refuse_event_change(PG_FUNCTION_ARGS)
@@ -519,16 +605,12 @@ refuse_event_change(PG_FUNCTION_ARGS)
 				 errmsg("function taskdb.refuse_event_change() was not called by the trigger manager")));
 	trigdata = (TriggerData *) fcinfo->context;
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
-	{
-		if (events_writing)
-			return PointerGetDatum(NULL);
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("INSERT on %s.%s is not allowed", TASKDB_SCHEMA,
 						RelationGetRelationName(trigdata->tg_relation)),
 				 errdetail("Events are written only by taskdb's triggers, as tasks, runs, gates, artifacts and reports change."),
 				 errhint("Change those tables instead; their history is recorded automatically.")));
-	}
 	if (events_archiving)
 		return PointerGetDatum(NULL);
 

@@ -43,22 +43,6 @@ PG_FUNCTION_INFO_V1(refuse_key_change);
 PG_FUNCTION_INFO_V1(check_allowed);
 PG_FUNCTION_INFO_V1(check_sha256);
 
-static char *
-uuid_string(Datum d)
-{
-	return DatumGetCString(DirectFunctionCall1(uuid_out, d));
-}
-
-static int
-integrity_attnum(TupleDesc tupdesc, const char *column)
-{
-	int			attnum = SPI_fnumber(tupdesc, column);
-
-	if (attnum <= 0)
-		elog(ERROR, "taskdb: column \"%s\" not found", column);
-	return attnum;
-}
-
 /* What fill_task_id looks up once per statement (kept in fn_extra). */
 typedef struct RunLookup
 {
@@ -80,8 +64,8 @@ run_lookup(FunctionCallInfo fcinfo)
 		lookup = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(RunLookup));
 		lookup->runs = RelationGetRelid(runs);
 		lookup->pkey = RelationGetPrimaryKeyIndex(runs);
-		lookup->id_att = integrity_attnum(RelationGetDescr(runs), "id");
-		lookup->task_att = integrity_attnum(RelationGetDescr(runs), "task_id");
+		lookup->id_att = taskdb_attnum(RelationGetDescr(runs), "id");
+		lookup->task_att = taskdb_attnum(RelationGetDescr(runs), "task_id");
 		table_close(runs, NoLock);
 		if (!OidIsValid(lookup->pkey))
 			elog(ERROR, "taskdb: taskdb.runs has no primary key");
@@ -153,8 +137,8 @@ fill_task_id(PG_FUNCTION_ARGS)
 	rel = trigdata->tg_relation;
 	tupdesc = RelationGetDescr(rel);
 	tuple = trigdata->tg_trigtuple;
-	run_att = integrity_attnum(tupdesc, "run_id");
-	task_att = integrity_attnum(tupdesc, "task_id");
+	run_att = taskdb_attnum(tupdesc, "run_id");
+	task_att = taskdb_attnum(tupdesc, "task_id");
 
 	run_id = heap_getattr(tuple, run_att, tupdesc, &run_null);
 	if (run_null)
@@ -164,7 +148,7 @@ fill_task_id(PG_FUNCTION_ARGS)
 	if (!run_task_id(run_lookup(fcinfo), run_id, task_id))
 		ereport(ERROR,
 				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-				 errmsg("run %s does not exist", uuid_string(run_id)),
+				 errmsg("run %s does not exist", taskdb_uuid_string(DatumGetUUIDP(run_id))),
 				 errdetail("%s.run_id must name an existing run.", RelationGetRelationName(rel)),
 				 errhint("Create the run first (taskdb.create_run) and use the id it returns.")));
 
@@ -175,8 +159,8 @@ fill_task_id(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
 					 errmsg("%s.task_id %s does not match task %s of run %s",
-							RelationGetRelationName(rel), uuid_string(given),
-							uuid_string(UUIDPGetDatum(task_id)), uuid_string(run_id)),
+							RelationGetRelationName(rel), taskdb_uuid_string(DatumGetUUIDP(given)),
+							taskdb_uuid_string(task_id), taskdb_uuid_string(DatumGetUUIDP(run_id))),
 					 errhint("Leave task_id out; taskdb fills it from the run.")));
 		return PointerGetDatum(tuple);
 	}
@@ -236,8 +220,8 @@ refuse_key_change(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION),
 				 errmsg("cannot change %s.%s from %s to %s",
 						RelationGetRelationName(trigdata->tg_relation), keys[i],
-						old_null ? "NULL" : uuid_string(old_value),
-						new_null ? "NULL" : uuid_string(new_value)),
+						old_null ? "NULL" : taskdb_uuid_string(DatumGetUUIDP(old_value)),
+						new_null ? "NULL" : taskdb_uuid_string(DatumGetUUIDP(new_value))),
 				 errdetail("Ids and references to a parent task or run are immutable in taskdb."),
 				 errhint("Delete the row and insert a new one instead.")));
 	}

@@ -714,7 +714,9 @@ claims_array(JsonbValue *v, const char *what, int *n)
  * What the event history says about each claim relative to snapshot $4:
  * whether the entity ever existed, and its events NOT visible in the
  * snapshot (the first, the last, the first insert).  A status_derived claim
- * follows every event of the task's own row, runs and gates.
+ * follows the events of the task's runs and gates and the creation and
+ * deletion of the task itself (not updates of its stored status, which do
+ * not change status_derived).
  */
 #define HISTORY_SQL \
 	"SELECT c.ord, h.ever, a.first_at, a.last_at, a.insert_at" \
@@ -738,7 +740,9 @@ claims_array(JsonbValue *v, const char *what, int *n)
 	"              FROM taskdb.events e" \
 	"             WHERE c.kind OPERATOR(pg_catalog.=) 'status_derived'" \
 	"               AND e.task_id OPERATOR(pg_catalog.=) c.id" \
-	"               AND e.entity OPERATOR(pg_catalog.=) ANY ('{task,run,gate}'::pg_catalog.text[])" \
+	"               AND (e.entity OPERATOR(pg_catalog.=) ANY ('{run,gate}'::pg_catalog.text[])" \
+	"                    OR (e.entity OPERATOR(pg_catalog.=) 'task'" \
+	"                        AND e.operation OPERATOR(pg_catalog.<>) 'update'))" \
 	"               AND NOT pg_catalog.pg_visible_in_snapshot(e.xact_id, (SELECT $3::pg_catalog.pg_snapshot))" \
 	"            UNION ALL" \
 	"            SELECT e.id, e.occurred_at, e.operation, false FROM taskdb.events e" \

@@ -753,16 +753,6 @@ status_source(Relation rel, const char *fname)
 	pg_unreachable();
 }
 
-static int
-status_attnum(TupleDesc tupdesc, const char *column)
-{
-	int			attnum = SPI_fnumber(tupdesc, column);
-
-	if (attnum <= 0)
-		elog(ERROR, "taskdb: column \"%s\" not found", column);
-	return attnum;
-}
-
 /* Compare a text datum with a literal without copying it. */
 static inline bool
 text_equals(Datum d, const char *lit, int litlen)
@@ -779,8 +769,8 @@ static void
 fold_rows(DeltaLevel *level, Tuplestorestate *rows, TupleDesc tupdesc,
 		  DeltaSource source, int sign)
 {
-	int			task_att = status_attnum(tupdesc, "task_id");
-	int			status_att = status_attnum(tupdesc, "status");
+	int			task_att = taskdb_attnum(tupdesc, "task_id");
+	int			status_att = taskdb_attnum(tupdesc, "status");
 	TupleTableSlot *slot = MakeSingleTupleTableSlot(tupdesc, &TTSOpsMinimalTuple);
 
 	tuplestore_rescan(rows);
@@ -825,7 +815,7 @@ fold_rows(DeltaLevel *level, Tuplestorestate *rows, TupleDesc tupdesc,
 static void
 forget_deleted_tasks(DeltaLevel *level, Tuplestorestate *rows, TupleDesc tupdesc)
 {
-	int			id_att = status_attnum(tupdesc, "id");
+	int			id_att = taskdb_attnum(tupdesc, "id");
 	TupleTableSlot *slot = MakeSingleTupleTableSlot(tupdesc, &TTSOpsMinimalTuple);
 
 	tuplestore_rescan(rows);
@@ -892,7 +882,7 @@ tasks_after_insert(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("function taskdb.tasks_after_insert() must be fired AFTER INSERT with a NEW TABLE")));
 
-	id_att = status_attnum(tupdesc, "id");
+	id_att = taskdb_attnum(tupdesc, "id");
 	slot = MakeSingleTupleTableSlot(tupdesc, &TTSOpsMinimalTuple);
 	ids = palloc(sizeof(Datum) * cap);
 	tuplestore_rescan(rows);
@@ -1011,7 +1001,7 @@ status_derived(PG_FUNCTION_ARGS)
 
 	rel = table_open(relid, AccessShareLock);
 	desc = RelationGetDescr(rel);
-	ScanKeyInit(&key, status_attnum(desc, "task_id"), BTEqualStrategyNumber,
+	ScanKeyInit(&key, taskdb_attnum(desc, "task_id"), BTEqualStrategyNumber,
 				F_UUID_EQ, UUIDPGetDatum(task_id));
 	scan = systable_beginscan(rel, RelationGetPrimaryKeyIndex(rel), true,
 							  ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot(),
@@ -1027,7 +1017,7 @@ status_derived(PG_FUNCTION_ARGS)
 			StatusCounters c;
 
 #define COUNTER(name) \
-	(DatumGetInt64(heap_getattr(tup, status_attnum(desc, #name), desc, &isnull)) + pending.name)
+	(DatumGetInt64(heap_getattr(tup, taskdb_attnum(desc, #name), desc, &isnull)) + pending.name)
 			c.runs_total = COUNTER(runs_total);
 			c.runs_running = COUNTER(runs_running);
 			c.runs_completed = COUNTER(runs_completed);
@@ -1038,7 +1028,7 @@ status_derived(PG_FUNCTION_ARGS)
 		}
 		else
 		{
-			Datum		d = heap_getattr(tup, status_attnum(desc, "status_derived"), desc, &isnull);
+			Datum		d = heap_getattr(tup, taskdb_attnum(desc, "status_derived"), desc, &isnull);
 
 			if (!isnull)
 				result = DatumGetTextPCopy(d);

@@ -118,3 +118,14 @@ taskdb_uuid_string(const pg_uuid_t *uuid)
 {
 	return DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(uuid)));
 }
+
+/* Attribute number of a column of one of taskdb's tables; an ERROR if missing. */
+int
+taskdb_attnum(TupleDesc tupdesc, const char *column)
+{
+	int			attnum = SPI_fnumber(tupdesc, column);
+
+	if (attnum <= 0)
+		elog(ERROR, "taskdb: column \"%s\" not found", column);
+	return attnum;
+}

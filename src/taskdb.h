@@ -46,6 +46,7 @@ extern void taskdb_restore_user(OwnerSwitch *st);
 extern SPIPlanPtr taskdb_keep_plan(SPIPlanPtr *cache, const char *sql,
 								   int nargs, Oid *argtypes);
 extern char *taskdb_uuid_string(const pg_uuid_t *uuid);
+extern int	taskdb_attnum(TupleDesc tupdesc, const char *column);
 
 /* events.c */
 extern bool events_archiving;
