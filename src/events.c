@@ -191,7 +191,7 @@ event_column(TupleDesc desc, const char *name)
 }
 
 static void
-writer_open(EventWriter *w, EventEntity e, EventOp op)
+writer_open(EventWriter *w, EventEntity e, EventOp op, int64 rows)
 {
 	TupleDesc	desc;
 
@@ -214,7 +214,8 @@ writer_open(EventWriter *w, EventEntity e, EventOp op)
 	w->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(w->rri, w->events, 1, NULL, 0);
 	ExecOpenIndices(w->rri, false);
-	w->bistate = GetBulkInsertState();
+	/* a ring of buffers for a bulk load, as COPY uses; the shared buffers for a few rows */
+	w->bistate = rows >= EVENT_BATCH ? GetBulkInsertState() : NULL;
 
 	w->xact_id = FullTransactionIdGetDatum(GetTopFullTransactionId());
 	w->occurred_at = TimestampTzGetDatum(GetCurrentStatementStartTimestamp());
@@ -249,7 +250,8 @@ writer_close(EventWriter *w)
 	writer_flush(w);
 	for (i = 0; i < w->nslots; i++)
 		ExecDropSingleTupleTableSlot(w->slots[i]);
-	FreeBulkInsertState(w->bistate);
+	if (w->bistate)
+		FreeBulkInsertState(w->bistate);
 	ExecCloseIndices(w->rri);
 	FreeExecutorState(w->estate);
 	table_close(w->events, NoLock);
@@ -563,7 +565,9 @@ record_events(PG_FUNCTION_ARGS)
 		 tuplestore_tuple_count(trigdata->tg_oldtable) == 0))
 		return PointerGetDatum(NULL);
 
-	writer_open(&w, e, op);
+	writer_open(&w, e, op,
+				op == OP_INSERT ? tuplestore_tuple_count(trigdata->tg_newtable) :
+				op == OP_TRUNCATE ? 1 : tuplestore_tuple_count(trigdata->tg_oldtable));
 	switch (op)
 	{
 		case OP_INSERT:
