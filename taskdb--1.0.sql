@@ -198,7 +198,7 @@ COMMENT ON INDEX @extschema@.task_status_derived_idx IS 'Counting tasks by statu
 /*
  * The event history: one row per inserted, changed or deleted row of tasks,
  * runs, gates, artifacts and reports, and one per TRUNCATE, written by
- * taskdb.record_events() as the table owner, one INSERT per statement.
+ * taskdb.record_events() straight into the table, in batches, as COPY does.
  * Append-only for everyone (refuse_event_change); no CHECK constraints, since
  * only taskdb writes it.  xact_id is the writing transaction's top-level id:
  * provenance verification decides "before or after a snapshot" with it.
@@ -378,7 +378,7 @@ RETURNS trigger
 AS 'MODULE_PATHNAME', 'record_events'
 LANGUAGE C;
 COMMENT ON FUNCTION @extschema@.record_events() IS
-'Statement trigger: appends one taskdb.events row per row the statement inserted, changed or deleted (one per TRUNCATE), with one INSERT.';
+'Statement trigger: appends one taskdb.events row per row the statement inserted, changed or deleted (one per TRUNCATE), written in batches as COPY writes rows.';
 
 CREATE FUNCTION @extschema@.refuse_event_change()
 RETURNS trigger
