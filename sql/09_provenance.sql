@@ -233,3 +233,12 @@ SELECT * FROM taskdb.verify_provenance(:'good'::jsonb - 'snapshot');
 
 -- Nobody can rewrite history to make a report pass.
 DELETE FROM taskdb.events;
+
+-- Publishing stores a report: refused in a read-only transaction (and on a
+-- standby); verifying only reads, and works there.
+BEGIN READ ONLY;
+SELECT taskdb.publish_report('[{"kind": "task_id", "id": "10000000-0000-4000-8000-000000000001"}]');
+ROLLBACK;
+BEGIN READ ONLY;
+SELECT count(*) AS rows_verified_read_only FROM taskdb.verify_provenance(:'good');
+ROLLBACK;

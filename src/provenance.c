@@ -47,6 +47,7 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "mb/pg_wchar.h"
+#include "tcop/utility.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
@@ -1074,6 +1075,9 @@ publish_report(PG_FUNCTION_ARGS)
 	char	   *signature;
 	Jsonb	   *report;
 	int			not_holding = 0;
+
+	/* A report is stored: refuse early, with the function's name, rather than inside its SQL. */
+	PreventCommandIfReadOnly("taskdb.publish_report()");
 
 	/* 1. The claims: an array, or an object {"claims": [...]}. */
 	top.type = jbvBinary;
