@@ -225,7 +225,6 @@ CREATE TABLE @extschema@.events (
 ALTER SEQUENCE @extschema@.events_id_seq OWNED BY @extschema@.events.id;
 CREATE INDEX events_entity_id_idx ON @extschema@.events (entity_id);
 CREATE INDEX events_task_id_idx ON @extschema@.events (task_id);
-CREATE INDEX events_truncate_idx ON @extschema@.events (entity, id) WHERE operation = 'truncate';
 COMMENT ON SEQUENCE @extschema@.events_id_seq IS 'Ids of taskdb.events, in the order events were written.';
 COMMENT ON TABLE @extschema@.events IS 'Append-only history of tasks, runs, gates, artifacts and reports, written only by taskdb''s triggers. INSERT, UPDATE, DELETE and TRUNCATE by anyone else are refused, for superusers too.';
 COMMENT ON COLUMN @extschema@.events.id IS 'Event id from events_id_seq: unique, increasing in the order events were written (not indexed; filter by entity_id or task_id).';
@@ -238,9 +237,8 @@ COMMENT ON COLUMN @extschema@.events.operation IS 'insert, update, delete or tru
 COMMENT ON COLUMN @extschema@.events.old_status IS 'status before the change (tasks, runs, gates; NULL for inserts).';
 COMMENT ON COLUMN @extschema@.events.new_status IS 'status after the change (tasks, runs, gates; NULL for deletes).';
 COMMENT ON COLUMN @extschema@.events.changes IS 'For updates: the other columns that changed, as {"column": {"old": ..., "new": ...}} (updated_at omitted; artifact content shown as "changed"). NULL otherwise.';
-COMMENT ON INDEX @extschema@.events_entity_id_idx IS 'History of one task, run, gate, artifact or report.';
+COMMENT ON INDEX @extschema@.events_entity_id_idx IS 'History of one task, run, gate, artifact or report; also finds TRUNCATE events (entity_id IS NULL).';
 COMMENT ON INDEX @extschema@.events_task_id_idx IS 'All events of one task (its row, runs, gates and artifacts).';
-COMMENT ON INDEX @extschema@.events_truncate_idx IS 'TRUNCATEs of a table, which provenance verification must also consider.';
 
 /* Published provenance reports (written only by taskdb.publish_report). */
 CREATE TABLE @extschema@.reports (

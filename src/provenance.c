@@ -747,7 +747,7 @@ claims_array(JsonbValue *v, const char *what, int *n)
 	"               AND NOT pg_catalog.pg_visible_in_snapshot(e.xact_id, (SELECT $3::pg_catalog.pg_snapshot))" \
 	"            UNION ALL" \
 	"            SELECT e.id, e.occurred_at, e.operation, false FROM taskdb.events e" \
-	"             WHERE e.operation OPERATOR(pg_catalog.=) 'truncate'" \
+	"             WHERE e.entity_id IS NULL AND e.operation OPERATOR(pg_catalog.=) 'truncate'" \
 	"               AND e.entity OPERATOR(pg_catalog.=) ANY (CASE WHEN c.kind OPERATOR(pg_catalog.=) 'status_derived'" \
 	"                                     THEN '{task,run,gate}'::pg_catalog.text[] ELSE ARRAY[k.entity] END)" \
 	"               AND NOT pg_catalog.pg_visible_in_snapshot(e.xact_id, (SELECT $3::pg_catalog.pg_snapshot))) x" \

@@ -13,7 +13,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS taskdb;
 
-SELECT plan(313);
+SELECT plan(312);
 
 --
 -- The extension
@@ -253,8 +253,7 @@ SELECT indexes_are('taskdb', 'gates', ARRAY['gates_pkey', 'gates_run_id_idx']);
 SELECT indexes_are('taskdb', 'artifacts', ARRAY['artifacts_pkey', 'artifacts_task_id_idx', 'artifacts_run_id_idx',
                                                  'artifacts_sha256_idx']);
 SELECT indexes_are('taskdb', 'task_status', ARRAY['task_status_pkey', 'task_status_derived_idx']);
-SELECT indexes_are('taskdb', 'events', ARRAY['events_entity_id_idx', 'events_task_id_idx',
-                                              'events_truncate_idx']);
+SELECT indexes_are('taskdb', 'events', ARRAY['events_entity_id_idx', 'events_task_id_idx']);
 SELECT indexes_are('taskdb', 'reports', ARRAY['reports_pkey', 'reports_verification_snapshot_ts_key']);
 SELECT indexes_are('taskdb', 'report_clock', ARRAY['report_clock_pkey']);
 SELECT indexes_are('taskdb', 'signing_key', ARRAY[]::name[]);
@@ -271,14 +270,10 @@ SELECT has_index('taskdb', 'events', 'events_entity_id_idx', ARRAY['entity_id'],
                  'events (entity_id) is indexed (history of one row)');
 SELECT has_index('taskdb', 'events', 'events_task_id_idx', ARRAY['task_id'],
                  'events (task_id) is indexed (history of one task)');
-SELECT has_index('taskdb', 'events', 'events_truncate_idx', ARRAY['entity', 'id'],
-                 'events (entity, id) is indexed for TRUNCATE events');
-SELECT results_eq(
-    $$SELECT i.indexrelid::regclass::text, pg_get_expr(i.indpred, i.indrelid) COLLATE "default"
-        FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
-       WHERE c.relnamespace = 'taskdb'::regnamespace AND i.indpred IS NOT NULL ORDER BY 1$$,
-    $$VALUES ('taskdb.events_truncate_idx', '(operation = ''truncate''::text)')$$,
-    'the only partial index is events_truncate_idx, WHERE operation = ''truncate''');
+SELECT is_empty(
+    $$SELECT i.indexrelid::regclass::text FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+       WHERE c.relnamespace = 'taskdb'::regnamespace AND i.indpred IS NOT NULL$$,
+    'no partial index: TRUNCATE events (entity_id IS NULL) are found through events_entity_id_idx');
 SELECT is(ARRAY(SELECT i.indexrelid::regclass::text FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
                   JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam
                  WHERE c.relnamespace = 'taskdb'::regnamespace AND am.amname <> 'btree' ORDER BY 1),
