@@ -408,16 +408,37 @@ row_changes(TupleTableSlot *oldslot, TupleTableSlot *newslot, EventEntity e, Dat
 	return any;
 }
 
+/* The columns of a source table events read: id, task_id (0: none), status (0: none). */
+typedef struct SourceColumns
+{
+	int			id;
+	int			task_id;
+	int			status;
+} SourceColumns;
+
+static SourceColumns
+source_columns(TupleDesc desc, EventEntity e)
+{
+	SourceColumns c;
+
+	c.id = taskdb_attnum(desc, "id");
+	/* a task's events carry its own id as task_id */
+	c.task_id = e == ENTITY_TASK ? c.id
+		: entities[e].has_task_id ? taskdb_attnum(desc, "task_id") : 0;
+	c.status = entities[e].has_status ? taskdb_attnum(desc, "status") : 0;
+	return c;
+}
+
 /* Events of an INSERT (new rows) or a DELETE (old rows). */
 static void
 events_of_rows(EventWriter *w, Relation source, Tuplestorestate *rows,
 			   EventEntity e, EventOp op)
 {
 	TupleDesc	desc = RelationGetDescr(source);
-	int			id_att = taskdb_attnum(desc, "id");
-	int			task_att = e == ENTITY_TASK ? id_att
-		: entities[e].has_task_id ? taskdb_attnum(desc, "task_id") : 0;
-	int			status_att = entities[e].has_status ? taskdb_attnum(desc, "status") : 0;
+	SourceColumns src_col = source_columns(desc, e);
+	int			id_att = src_col.id;
+	int			task_att = src_col.task_id;
+	int			status_att = src_col.status;
 	TupleTableSlot *src = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
 
 	tuplestore_rescan(rows);
@@ -447,10 +468,10 @@ events_of_update(EventWriter *w, Relation source, Tuplestorestate *oldrows,
 				 Tuplestorestate *newrows, EventEntity e)
 {
 	TupleDesc	desc = RelationGetDescr(source);
-	int			id_att = taskdb_attnum(desc, "id");
-	int			task_att = e == ENTITY_TASK ? id_att
-		: entities[e].has_task_id ? taskdb_attnum(desc, "task_id") : 0;
-	int			status_att = entities[e].has_status ? taskdb_attnum(desc, "status") : 0;
+	SourceColumns src_col = source_columns(desc, e);
+	int			id_att = src_col.id;
+	int			task_att = src_col.task_id;
+	int			status_att = src_col.status;
 	TupleTableSlot *oldslot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
 	TupleTableSlot *newslot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
 	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext, "taskdb events row",

@@ -129,11 +129,12 @@ hist AS (
       FROM taskdb.events e
      WHERE e.entity IN ('task', 'run', 'gate', 'artifact') AND e.entity_id IS NOT NULL
      ORDER BY e.entity, e.entity_id, e.id DESC),
+trunc AS (
+    SELECT t.entity, max(t.id) AS last_id FROM taskdb.events t
+     WHERE t.entity_id IS NULL AND t.operation = 'truncate' GROUP BY t.entity),
 last AS (
-    SELECT h.*, h.operation <> 'delete'
-           AND NOT EXISTS (SELECT 1 FROM taskdb.events t
-                            WHERE t.operation = 'truncate' AND t.entity = h.entity AND t.id > h.id) AS alive
-      FROM hist h),
+    SELECT h.*, h.operation <> 'delete' AND h.id > COALESCE(tr.last_id, 0) AS alive
+      FROM hist h LEFT JOIN trunc tr ON tr.entity = h.entity),
 cur AS (
     SELECT 'task' AS entity, id, status::text AS status FROM taskdb.tasks
     UNION ALL SELECT 'run', id, status::text FROM taskdb.runs
