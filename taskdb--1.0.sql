@@ -871,6 +871,174 @@ $$;
 COMMENT ON FUNCTION @extschema@.set_signing_key(bytea) IS
 'Superuser only: replaces the report signing key (at least 32 bytes). Reports signed with the previous key no longer verify; use the same key in databases that must verify each other''s reports.';
 
+CREATE FUNCTION @extschema@.report_signature_valid(report jsonb)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'report_signature_valid'
+LANGUAGE C STRICT STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.report_signature_valid(jsonb) IS
+'True when the report''s signature was made with one of this database''s keys over the rest of the report; false for a missing, malformed or wrong signature.';
+
+/* ------------------------------------------------------------------------
+ * Diagnostics
+ * ------------------------------------------------------------------------ */
+
+/*
+ * doctor(sample): the health checks, one row each, then the verdict
+ * (system_health: excellent, degraded or failing).
+ * sample = NULL checks every task and report; a number checks that many
+ * random tasks (and as many reports) on big databases.
+ */
+CREATE FUNCTION @extschema@.doctor(sample integer DEFAULT NULL)
+RETURNS TABLE (check_name text, status text, detail text)
+LANGUAGE plpgsql VOLATILE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    total bigint;
+    first_bad text;
+    fails int := 0;
+    warns int := 0;
+    checks int := 0;
+BEGIN
+    IF sample IS NOT NULL AND sample OPERATOR(pg_catalog.<) 1 THEN
+        RAISE EXCEPTION 'sample must be a positive number of tasks, not %', sample
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Pass NULL (the default) to check every task.';
+    END IF;
+
+    -- 1. The summary against the recomputation from runs and gates.
+    WITH d AS (
+        SELECT t.id FROM @extschema@.tasks t
+         ORDER BY CASE WHEN sample IS NULL THEN 0 ELSE pg_catalog.random() END
+         LIMIT sample)
+    SELECT (SELECT pg_catalog.count(*) FROM d), pg_catalog.count(*), pg_catalog.min(d.id::text)
+      INTO total, n, first_bad
+      FROM d
+      LEFT JOIN @extschema@.task_status s ON s.task_id OPERATOR(pg_catalog.=) d.id
+     CROSS JOIN LATERAL (
+        SELECT pg_catalog.count(*) AS total,
+               pg_catalog.count(*) FILTER (WHERE r.status OPERATOR(pg_catalog.=) 'running') AS running,
+               pg_catalog.count(*) FILTER (WHERE r.status OPERATOR(pg_catalog.=) 'completed') AS completed,
+               pg_catalog.count(*) FILTER (WHERE r.status OPERATOR(pg_catalog.=) 'failed') AS failed,
+               (SELECT pg_catalog.count(*) FROM @extschema@.gates g JOIN @extschema@.runs x
+                    ON x.id OPERATOR(pg_catalog.=) g.run_id
+                 WHERE x.task_id OPERATOR(pg_catalog.=) d.id
+                   AND g.status OPERATOR(pg_catalog.=) 'fail') AS gates_failed
+          FROM @extschema@.runs r WHERE r.task_id OPERATOR(pg_catalog.=) d.id) c
+     WHERE s.task_id IS NULL
+        OR (s.runs_total, s.runs_running, s.runs_completed, s.runs_failed, s.gates_failed,
+            s.status_derived)
+           IS DISTINCT FROM
+           (c.total, c.running, c.completed, c.failed, c.gates_failed,
+            @extschema@.derive_status(c.total, c.running, c.completed, c.failed, c.gates_failed));
+    check_name := 'summary_drift';
+    IF n OPERATOR(pg_catalog.=) 0 THEN
+        status := 'pass';
+        detail := pg_catalog.format('%s tasks checked%s, all equal to the recomputation', total,
+                                    CASE WHEN sample IS NULL THEN '' ELSE ' (sampled)' END);
+    ELSE
+        status := 'fail';
+        detail := pg_catalog.format('%s of %s tasks differ from the recomputation (first: %s); run taskdb.rebuild_status()',
+                                    n, total, first_bad);
+    END IF;
+    fails := fails + (status OPERATOR(pg_catalog.=) 'fail')::int;
+    warns := warns + (status OPERATOR(pg_catalog.=) 'warn')::int;
+    checks := checks + 1;
+    RETURN NEXT;
+
+    -- 2. Orphans: rows whose parent is gone (foreign keys should make these impossible).
+    check_name := 'orphans';
+    SELECT (SELECT pg_catalog.count(*) FROM @extschema@.gates g
+             WHERE NOT EXISTS (SELECT 1 FROM @extschema@.runs r WHERE r.id OPERATOR(pg_catalog.=) g.run_id))
+         + (SELECT pg_catalog.count(*) FROM @extschema@.runs r
+             WHERE NOT EXISTS (SELECT 1 FROM @extschema@.tasks t WHERE t.id OPERATOR(pg_catalog.=) r.task_id))
+         + (SELECT pg_catalog.count(*) FROM @extschema@.task_status s
+             WHERE NOT EXISTS (SELECT 1 FROM @extschema@.tasks t WHERE t.id OPERATOR(pg_catalog.=) s.task_id))
+         + (SELECT pg_catalog.count(*) FROM @extschema@.tasks t
+             WHERE NOT EXISTS (SELECT 1 FROM @extschema@.task_status s WHERE s.task_id OPERATOR(pg_catalog.=) t.id))
+      INTO n;
+    status := CASE WHEN n OPERATOR(pg_catalog.=) 0 THEN 'pass' ELSE 'fail' END;
+    detail := CASE WHEN n OPERATOR(pg_catalog.=) 0
+                   THEN 'no gate without its run, run without its task, summary row without its task or task without its summary row'
+                   ELSE pg_catalog.format('%s orphaned or missing rows (gates without runs, runs without tasks, summary rows without tasks, tasks without summary rows); run taskdb.rebuild_status() for the summary', n) END;
+    fails := fails + (status OPERATOR(pg_catalog.=) 'fail')::int;
+    warns := warns + (status OPERATOR(pg_catalog.=) 'warn')::int;
+    checks := checks + 1;
+    RETURN NEXT;
+
+    -- 3. The history's guard is in place and always fires.
+    check_name := 'event_history_guard';
+    SELECT pg_catalog.count(*) INTO n FROM pg_catalog.pg_trigger
+     WHERE tgrelid OPERATOR(pg_catalog.=) '@extschema@.events'::pg_catalog.regclass
+       AND tgname OPERATOR(pg_catalog.=) 'events_append_only' AND tgenabled OPERATOR(pg_catalog.=) 'A';
+    status := CASE WHEN n OPERATOR(pg_catalog.=) 1 THEN 'pass' ELSE 'fail' END;
+    detail := CASE WHEN n OPERATOR(pg_catalog.=) 1
+                   THEN 'events_append_only is enabled ALWAYS: the history cannot be changed through SQL'
+                   ELSE 'the append-only trigger events_append_only is missing or not ENABLE ALWAYS: the history may have been changed' END;
+    fails := fails + (status OPERATOR(pg_catalog.=) 'fail')::int;
+    warns := warns + (status OPERATOR(pg_catalog.=) 'warn')::int;
+    checks := checks + 1;
+    RETURN NEXT;
+
+    -- 4. No event carries an id the sequence has not handed out (a forged or replayed event).
+    check_name := 'event_history_ids';
+    SELECT pg_catalog.count(*) INTO n FROM @extschema@.events e
+     WHERE e.id OPERATOR(pg_catalog.>) (SELECT s.last_value FROM @extschema@.events_id_seq s);
+    status := CASE WHEN n OPERATOR(pg_catalog.=) 0 THEN 'pass' ELSE 'fail' END;
+    detail := CASE WHEN n OPERATOR(pg_catalog.=) 0 THEN 'every event id was issued by events_id_seq'
+                   ELSE pg_catalog.format('%s events have ids events_id_seq never issued', n) END;
+    fails := fails + (status OPERATOR(pg_catalog.=) 'fail')::int;
+    warns := warns + (status OPERATOR(pg_catalog.=) 'warn')::int;
+    checks := checks + 1;
+    RETURN NEXT;
+
+    -- 5. Report signatures.
+    check_name := 'report_signatures';
+    SELECT pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE NOT @extschema@.report_signature_valid(r.report)),
+           pg_catalog.min(r.id::text) FILTER (WHERE NOT @extschema@.report_signature_valid(r.report))
+      INTO total, n, first_bad
+      FROM (SELECT * FROM @extschema@.reports
+             ORDER BY CASE WHEN sample IS NULL THEN 0 ELSE pg_catalog.random() END LIMIT sample) r;
+    status := CASE WHEN n OPERATOR(pg_catalog.=) 0 THEN 'pass' ELSE 'fail' END;
+    detail := CASE WHEN n OPERATOR(pg_catalog.=) 0
+                   THEN pg_catalog.format('%s stored reports checked%s, every signature valid', total,
+                                          CASE WHEN sample IS NULL THEN '' ELSE ' (sampled)' END)
+                   ELSE pg_catalog.format('%s of %s stored reports have an invalid signature (first: %s): altered, or signed with a key this database no longer has',
+                                          n, total, first_bad) END;
+    fails := fails + (status OPERATOR(pg_catalog.=) 'fail')::int;
+    warns := warns + (status OPERATOR(pg_catalog.=) 'warn')::int;
+    checks := checks + 1;
+    RETURN NEXT;
+
+    -- 6. Metrics need the library preloaded.
+    check_name := 'metrics_preloaded';
+    IF 'taskdb' OPERATOR(pg_catalog.=) ANY (pg_catalog.string_to_array(
+            pg_catalog.replace(pg_catalog.current_setting('shared_preload_libraries'), ' ', ''), ',')) THEN
+        status := 'pass';
+        detail := 'taskdb is in shared_preload_libraries';
+    ELSE
+        status := 'warn';
+        detail := 'taskdb is not in shared_preload_libraries: everything works, but no metrics are collected';
+    END IF;
+    fails := fails + (status OPERATOR(pg_catalog.=) 'fail')::int;
+    warns := warns + (status OPERATOR(pg_catalog.=) 'warn')::int;
+    checks := checks + 1;
+    RETURN NEXT;
+
+    -- The verdict.
+    check_name := 'system_health';
+    status := CASE WHEN fails OPERATOR(pg_catalog.>) 0 THEN 'failing'
+                   WHEN warns OPERATOR(pg_catalog.>) 0 THEN 'degraded'
+                   ELSE 'excellent' END;
+    detail := pg_catalog.format('%s checks: %s pass, %s warn, %s fail',
+                                checks, checks OPERATOR(pg_catalog.-) warns OPERATOR(pg_catalog.-) fails, warns, fails);
+    RETURN NEXT;
+END;
+$$;
+COMMENT ON FUNCTION @extschema@.doctor(integer) IS
+'Health checks, one row each (status pass, warn or fail, with what was found): summary drift (every task, or a random sample of that many tasks and reports), orphans, the event history''s guard and ids, report signatures, whether metrics are collected; then the row system_health: excellent (all pass), degraded (some warn) or failing (any fail).';
+
 /* ------------------------------------------------------------------------
  * Privileges: nothing is granted to PUBLIC beyond PostgreSQL's defaults for
  * functions; the repair function is for the extension owner only.

@@ -63,6 +63,7 @@
 
 #define COLOUR_GREEN	"\033[32m"
 #define COLOUR_RED		"\033[31m"
+#define COLOUR_YELLOW	"\033[33m"
 #define COLOUR_RESET	"\033[0m"
 
 struct Subcommand;
@@ -117,6 +118,7 @@ typedef struct Session
 static int	cmd_publish(const Invocation *inv);
 static int	cmd_verify(const Invocation *inv);
 static int	cmd_debug_provenance(const Invocation *inv);
+static int	cmd_doctor(const Invocation *inv);
 static int	cmd_help(const Invocation *inv);
 
 /*
@@ -188,6 +190,28 @@ static const Subcommand subcommands[] = {
 		.min_args = 1,
 		.max_args = 1,
 		.needs = {"taskdb.debug_provenance(jsonb,boolean)", "taskdb.verify_provenance(jsonb)"}
+	},
+	{
+		.name = "doctor",
+		.run = cmd_doctor,
+		.args = "[SAMPLE]",
+		.summary = "run taskdb.doctor()'s health checks; exit status by verdict",
+		.description =
+		"Runs the health checks of taskdb.doctor() (summary drift, orphans, the\n"
+		"event history's guard and ids, report signatures, metrics) and prints one\n"
+		"line per check, [PASS], [WARN] or [FAIL] with what was found, then the\n"
+		"verdict system_health: excellent, degraded or failing.  With SAMPLE, the\n"
+		"drift and signature checks look at that many random tasks and reports\n"
+		"instead of all of them (for big databases).\n",
+		.option_help =
+		"      --json              print the checks as a JSON array instead\n",
+		.notes =
+		"Exit status: 0 excellent, 1 degraded (a check warns), 3 failing (a check\n"
+		"fails), 2 trouble.\n",
+		.options = OPT_JSON,
+		.min_args = 0,
+		.max_args = 1,
+		.needs = {"taskdb.doctor(integer)"}
 	},
 	{
 		.name = "help",
@@ -954,6 +978,85 @@ cmd_debug_provenance(const Invocation *inv)
 	PQclear(failing);
 	close_session(&s);
 	free_input(&in);
+	return status;
+}
+
+
+/* ------------------------------------------------------------------------
+ * doctor
+ * ------------------------------------------------------------------------
+ */
+
+#define EXIT_DEGRADED	1		/* doctor: some check warns */
+#define EXIT_FAILING	3		/* doctor: some check fails */
+
+static int
+cmd_doctor(const Invocation *inv)
+{
+	Session		s;
+	PGresult   *res;
+	const char *params[1] = {NULL};
+	int			status = EXIT_TROUBLE;
+	bool		terminal = isatty(fileno(stdout));
+	bool		colour = want_colour(terminal);
+
+	if (inv->nargs == 1)
+	{
+		const char *p = inv->args[0];
+
+		if (*p == '\0' || strspn(p, "0123456789") != strlen(p) || strlen(p) > 9 || atoi(p) < 1)
+			return usage_error(inv->cmd, "SAMPLE must be a positive whole number of tasks, not \"%s\"", p);
+		params[0] = p;
+	}
+	if (!open_session(inv, &s))
+		return EXIT_TROUBLE;
+
+	res = session_exec(&s, inv->json
+					   ? "SELECT pg_catalog.jsonb_pretty(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object("
+					   "'check', d.check_name, 'status', d.status, 'detail', d.detail) ORDER BY d.n)),"
+					   " pg_catalog.max(d.status) FILTER (WHERE d.check_name OPERATOR(pg_catalog.=) 'system_health')"
+					   " FROM taskdb.doctor($1::pg_catalog.int4) WITH ORDINALITY AS d(check_name, status, detail, n)"
+					   : "SELECT d.check_name, d.status, d.detail"
+					   " FROM taskdb.doctor($1::pg_catalog.int4) AS d",
+					   1, params);
+	if (res != NULL)
+	{
+		const char *verdict = NULL;
+		int			i;
+
+		if (inv->json)
+		{
+			fputs(PQgetvalue(res, 0, 0), stdout);
+			fputc('\n', stdout);
+			verdict = PQgetvalue(res, 0, 1);
+		}
+		else
+			for (i = 0; i < PQntuples(res); i++)
+			{
+				const char *name = PQgetvalue(res, i, 0);
+				const char *st = PQgetvalue(res, i, 1);
+				const char *detail = PQgetvalue(res, i, 2);
+
+				if (strcmp(name, "system_health") == 0)
+				{
+					verdict = st;
+					printf("system_health: %s (%s)\n", st, detail);
+					continue;
+				}
+				printf("%s[%s]%s %s - %s\n",
+					   !colour ? "" : strcmp(st, "pass") == 0 ? COLOUR_GREEN :
+					   strcmp(st, "warn") == 0 ? COLOUR_YELLOW : COLOUR_RED,
+					   strcmp(st, "pass") == 0 ? "PASS" : strcmp(st, "warn") == 0 ? "WARN" : "FAIL",
+					   colour ? COLOUR_RESET : "", name, detail);
+			}
+		if (verdict == NULL)
+			print_error("taskdb.doctor() returned no verdict");
+		else
+			status = finish_output(strcmp(verdict, "excellent") == 0 ? EXIT_PASS :
+								   strcmp(verdict, "degraded") == 0 ? EXIT_DEGRADED : EXIT_FAILING);
+		PQclear(res);
+	}
+	close_session(&s);
 	return status;
 }
 

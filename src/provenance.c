@@ -65,6 +65,7 @@
 PG_FUNCTION_INFO_V1(publish_report);
 PG_FUNCTION_INFO_V1(verify_provenance);
 PG_FUNCTION_INFO_V1(debug_provenance);
+PG_FUNCTION_INFO_V1(report_signature_valid);
 
 #define REPORT_FORMAT "taskdb-provenance/1"
 #define SIGNATURE_PREFIX "hmac-sha256:"
@@ -945,6 +946,49 @@ report_signature(Jsonb *unsigned_report, bytea *key)
 	return psprintf(SIGNATURE_PREFIX "%s", hex);
 }
 
+/*
+ * Does "given" sign the report (everything but its "signature" member)
+ * under one of the signing keys?  Compared in constant time.
+ */
+static bool
+signature_matches(Jsonb *report, const char *given)
+{
+	Jsonb	   *unsigned_report = DatumGetJsonbP(DirectFunctionCall2(jsonb_delete, JsonbPGetDatum(report),
+																	 CStringGetTextDatum("signature")));
+	ListCell   *lc;
+	bool		match = false;
+
+	foreach(lc, signing_keys())
+	{
+		char	   *computed = report_signature(unsigned_report, lfirst(lc));
+
+		if (strlen(given) == strlen(computed) &&
+			CRYPTO_memcmp(given, computed, strlen(computed)) == 0)
+			match = true;
+	}
+	return match;
+}
+
+/*
+ * report_signature_valid(report): true when the report carries a signature
+ * made with one of this database's keys over the rest of it; false for a
+ * missing, malformed or wrong signature.  Says only yes or no, so it cannot
+ * be used to make a signature.
+ */
+Datum
+report_signature_valid(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *report = PG_GETARG_JSONB_P(0);
+	JsonbValue *sigv;
+
+	if (!JB_ROOT_IS_OBJECT(report))
+		PG_RETURN_BOOL(false);
+	sigv = object_get(&report->root, "signature");
+	if (sigv == NULL || sigv->type != jbvString)
+		PG_RETURN_BOOL(false);
+	PG_RETURN_BOOL(signature_matches(report, pnstrdup(sigv->val.string.val, sigv->val.string.len)));
+}
+
 /* ------------------------------------------------------------------------
  * publish_report
  * ------------------------------------------------------------------------ */
@@ -1475,20 +1519,10 @@ verify_report(Jsonb *report)
 	else
 	{
 		char	   *given = pnstrdup(sigv->val.string.val, sigv->val.string.len);
-		Jsonb	   *unsigned_report = DatumGetJsonbP(DirectFunctionCall2(jsonb_delete, JsonbPGetDatum(report),
-																		 CStringGetTextDatum("signature")));
-		ListCell   *lc;
 
 		sig->claim = psprintf("signature:%s", quote_value(given, strlen(given)));
 		sig->expected = quote_value(given, strlen(given));
-		foreach(lc, signing_keys())
-		{
-			char	   *computed = report_signature(unsigned_report, lfirst(lc));
-
-			if (strlen(given) == strlen(computed) &&
-				CRYPTO_memcmp(given, computed, strlen(computed)) == 0)
-				sig->pass = true;
-		}
+		sig->pass = signature_matches(report, given);
 		sig->actual = pstrdup(sig->pass ? "valid" : "invalid");
 		if (!sig->pass)
 		{

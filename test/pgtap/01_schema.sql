@@ -13,7 +13,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS taskdb;
 
-SELECT plan(312);
+SELECT plan(314);
 
 --
 -- The extension
@@ -370,7 +370,7 @@ SELECT functions_are('taskdb', ARRAY[
     'void_pending_deltas', 'create_task', 'create_run', 'create_gate', 'set_run_status',
     'set_gate_status', 'system_stats', 'rebuild_status', 'record_events', 'refuse_event_change',
     'sha256', 'create_artifact', 'publish_report', 'verify_provenance', 'debug_provenance',
-    'set_signing_key']);
+    'set_signing_key', 'report_signature_valid', 'doctor']);
 -- One row per function: (signature, language, return type, volatility, strict, parallel).
 -- volatility i/s/v = immutable/stable/volatile; parallel s/r/u = safe/restricted/unsafe.
 CREATE TEMP TABLE expected_functions (sig text, lang name, ret text, vol "char", strict boolean, par "char")
@@ -408,7 +408,10 @@ INSERT INTO expected_functions VALUES
     ('taskdb.publish_report(jsonb)', 'c', 'jsonb', 'v', true, 'u'),
     ('taskdb.verify_provenance(jsonb)', 'c', 'record', 'v', true, 'r'),
     ('taskdb.debug_provenance(jsonb,boolean)', 'c', 'text', 'v', true, 'r'),
-    ('taskdb.set_signing_key(bytea)', 'plpgsql', 'void', 'v', false, 'u');
+    ('taskdb.set_signing_key(bytea)', 'plpgsql', 'void', 'v', false, 'u'),
+    ('taskdb.report_signature_valid(jsonb)', 'c', 'boolean', 's', true, 'r'),
+    -- diagnostics: reads only, but random sampling
+    ('taskdb.doctor(integer)', 'plpgsql', 'record', 'v', false, 'r');
 SELECT is(ROW(l.lanname, p.prorettype::regtype::text, p.provolatile, p.proisstrict, p.proparallel),
           ROW(e.lang, e.ret, e.vol, e.strict, e.par),
           format('%s: language %s, returns %s, volatility %s, strict %s, parallel %s',

@@ -401,6 +401,29 @@ else
 				fail "publish $doc: no \"taskdb: \" reason"
 		fi
 	done
+
+	# doctor: one line per check and the verdict; the exit status follows
+	# the verdict (1 degraded here: the library is not preloaded, so the
+	# metrics check warns; 3 failing once a summary row is damaged).
+	if run doctor 1 "$cli" -d "$db" doctor; then
+		grep -q '^\[WARN\] metrics_preloaded - ' "$work/doctor.out" || fail "doctor: no WARN line for metrics"
+		grep -q '^\[PASS\] summary_drift - ' "$work/doctor.out" || fail "doctor: no PASS line for drift"
+		grep -q '^system_health: degraded ' "$work/doctor.out" || fail "doctor: verdict is not degraded"
+		[ "$(grep -c '^\[' "$work/doctor.out")" -eq "$(sql "SELECT count(*) - 1 FROM taskdb.doctor()")" ] ||
+			fail "doctor: not one line per check of taskdb.doctor()"
+	fi
+	run doctor-json 1 "$cli" -d "$db" doctor --json 2 &&
+		perl -MJSON::PP -e 'local $/; my $d = decode_json(<STDIN>); exit !(ref $d eq "ARRAY" && $d->[-1]{check} eq "system_health" && $d->[-1]{status} eq "degraded")' \
+			<"$work/doctor-json.out" || fail "doctor --json: not an array ending with system_health degraded"
+	run doctor-zero 2 "$cli" -d "$db" doctor 0 &&
+		grep -q '^taskdb: SAMPLE must be a positive whole number of tasks, not "0"$' "$work/doctor-zero.err" ||
+		fail "doctor 0: no usage error naming the value"
+	sql "UPDATE taskdb.task_status SET runs_total = runs_total + 1 WHERE task_id = '$task'" >/dev/null || exit 1
+	if run doctor-failing 3 "$cli" -d "$db" doctor; then
+		grep -q "^\[FAIL\] summary_drift - 1 of .* (first: $task)" "$work/doctor-failing.out" ||
+			fail "doctor: the damaged summary row is not named"
+		grep -q '^system_health: failing ' "$work/doctor-failing.out" || fail "doctor: verdict is not failing"
+	fi
 fi
 
 if [ "$failures" -gt 0 ]; then
