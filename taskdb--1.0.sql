@@ -240,6 +240,32 @@ COMMENT ON COLUMN @extschema@.events.changes IS 'For updates: the other columns 
 COMMENT ON INDEX @extschema@.events_entity_id_idx IS 'History of one task, run, gate, artifact or report; also finds TRUNCATE events (entity_id IS NULL).';
 COMMENT ON INDEX @extschema@.events_task_id_idx IS 'All events of one task (its row, runs, gates and artifacts).';
 
+/*
+ * Events moved out of taskdb.events by taskdb.archive_events(): the same
+ * columns plus when they were moved.  Append-only like events; provenance
+ * verification reads both (view taskdb.event_history).
+ */
+CREATE TABLE @extschema@.events_archive (
+    LIKE @extschema@.events,
+    archived_at     timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX events_archive_entity_id_idx ON @extschema@.events_archive (entity_id);
+CREATE INDEX events_archive_task_id_idx ON @extschema@.events_archive (task_id);
+COMMENT ON TABLE @extschema@.events_archive IS 'Events moved out of taskdb.events by taskdb.archive_events(), unchanged. Written only by that procedure; append-only.';
+COMMENT ON COLUMN @extschema@.events_archive.id IS 'The event''s id in taskdb.events.';
+COMMENT ON COLUMN @extschema@.events_archive.xact_id IS 'Top-level transaction that wrote the change.';
+COMMENT ON COLUMN @extschema@.events_archive.occurred_at IS 'Start time of the statement that made the change.';
+COMMENT ON COLUMN @extschema@.events_archive.task_id IS 'Task the changed row belongs to (NULL for reports and TRUNCATE).';
+COMMENT ON COLUMN @extschema@.events_archive.entity IS 'task, run, gate, artifact or report.';
+COMMENT ON COLUMN @extschema@.events_archive.entity_id IS 'Id of the changed row (NULL for TRUNCATE).';
+COMMENT ON COLUMN @extschema@.events_archive.operation IS 'insert, update, delete or truncate.';
+COMMENT ON COLUMN @extschema@.events_archive.old_status IS 'status before the change.';
+COMMENT ON COLUMN @extschema@.events_archive.new_status IS 'status after the change.';
+COMMENT ON COLUMN @extschema@.events_archive.changes IS 'For updates: the other columns that changed.';
+COMMENT ON COLUMN @extschema@.events_archive.archived_at IS 'When taskdb.archive_events() moved the event here.';
+COMMENT ON INDEX @extschema@.events_archive_entity_id_idx IS 'Archived history of one row; also finds archived TRUNCATE events.';
+COMMENT ON INDEX @extschema@.events_archive_task_id_idx IS 'Archived events of one task.';
+
 /* Published provenance reports (written only by taskdb.publish_report). */
 CREATE TABLE @extschema@.reports (
     id                          uuid PRIMARY KEY,
@@ -428,6 +454,9 @@ CREATE TRIGGER reports_events_delete AFTER DELETE ON @extschema@.reports
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.record_events();
 
 /* Written only by taskdb, append-only, even for the owner, superusers and session_replication_role = replica. */
+CREATE TRIGGER events_archive_append_only BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.events_archive
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.refuse_event_change();
+ALTER TABLE @extschema@.events_archive ENABLE ALWAYS TRIGGER events_archive_append_only;
 CREATE TRIGGER events_append_only BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.events
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.refuse_event_change();
 ALTER TABLE @extschema@.events ENABLE ALWAYS TRIGGER events_append_only;
@@ -878,6 +907,70 @@ LANGUAGE C STRICT STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION @extschema@.report_signature_valid(jsonb) IS
 'True when the report''s signature was made with one of this database''s keys over the rest of the report; false for a missing, malformed or wrong signature.';
 
+/*
+ * The whole history: events still in taskdb.events and those archived.
+ * Provenance verification reads this view, so archiving never loses an
+ * explanation.
+ */
+CREATE VIEW @extschema@.event_history AS
+SELECT id, xact_id, occurred_at, task_id, entity, entity_id, operation, old_status, new_status, changes
+  FROM @extschema@.events
+UNION ALL
+SELECT id, xact_id, occurred_at, task_id, entity, entity_id, operation, old_status, new_status, changes
+  FROM @extschema@.events_archive;
+COMMENT ON VIEW @extschema@.event_history IS 'Every event, in taskdb.events or already archived to taskdb.events_archive.';
+
+CREATE FUNCTION @extschema@.archive_event_blocks(cutoff timestamptz, first_block bigint, blocks integer)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'archive_event_blocks'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.archive_event_blocks(timestamptz, bigint, integer) IS
+'Internal to archive_events(): moves the events older than cutoff stored in blocks [first_block, first_block + blocks) of taskdb.events to taskdb.events_archive; returns how many.';
+
+CREATE PROCEDURE @extschema@.archive_events(older_than interval, batch_blocks integer DEFAULT 1000,
+                                            INOUT archived bigint DEFAULT NULL)
+LANGUAGE plpgsql
+AS $$
+/*
+ * No SET search_path here: a procedure with SET clauses cannot COMMIT
+ * between batches.  Every name below is schema-qualified instead.
+ */
+DECLARE
+    cutoff pg_catalog.timestamptz;
+    blk pg_catalog.int8 := 0;
+    nblocks pg_catalog.int8;
+    newer boolean;
+BEGIN
+    IF older_than IS NULL OR older_than OPERATOR(pg_catalog.<) '0'::pg_catalog.interval THEN
+        RAISE EXCEPTION 'older_than must be a positive interval, not %', COALESCE(older_than::pg_catalog.text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'For example CALL taskdb.archive_events(interval ''90 days'').';
+    END IF;
+    IF batch_blocks IS NULL OR batch_blocks OPERATOR(pg_catalog.<) 1 THEN
+        RAISE EXCEPTION 'batch_blocks must be a positive number of 8 kB blocks, not %', COALESCE(batch_blocks::pg_catalog.text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'The default, 1000 blocks, moves about 40,000 events per transaction.';
+    END IF;
+    cutoff := pg_catalog.now() OPERATOR(pg_catalog.-) older_than;
+    archived := 0;
+    nblocks := pg_catalog.pg_relation_size('@extschema@.events')
+               OPERATOR(pg_catalog./) pg_catalog.current_setting('block_size')::pg_catalog.int8;
+    /* Events are appended in time order: stop after the first range holding newer ones. */
+    WHILE blk OPERATOR(pg_catalog.<) nblocks LOOP
+        archived := archived OPERATOR(pg_catalog.+) @extschema@.archive_event_blocks(cutoff, blk, batch_blocks);
+        newer := EXISTS (SELECT 1 FROM @extschema@.events e
+                          WHERE e.ctid OPERATOR(pg_catalog.>=) pg_catalog.format('(%s,0)', blk)::pg_catalog.tid
+                            AND e.ctid OPERATOR(pg_catalog.<) pg_catalog.format('(%s,0)', blk OPERATOR(pg_catalog.+) batch_blocks)::pg_catalog.tid
+                            AND e.occurred_at OPERATOR(pg_catalog.>=) cutoff);
+        COMMIT;
+        EXIT WHEN newer;
+        blk := blk OPERATOR(pg_catalog.+) batch_blocks;
+    END LOOP;
+END;
+$$;
+COMMENT ON PROCEDURE @extschema@.archive_events(interval, integer, bigint) IS
+'Moves events older than older_than from taskdb.events to taskdb.events_archive, batch_blocks blocks of the table per transaction (CALL it outside a transaction block); returns how many it moved. Verification still explains changes through the archive.';
+
 /* ------------------------------------------------------------------------
  * Diagnostics
  * ------------------------------------------------------------------------ */
@@ -970,12 +1063,15 @@ BEGIN
     -- 3. The history's guard is in place and always fires.
     check_name := 'event_history_guard';
     SELECT pg_catalog.count(*) INTO n FROM pg_catalog.pg_trigger
-     WHERE tgrelid OPERATOR(pg_catalog.=) '@extschema@.events'::pg_catalog.regclass
-       AND tgname OPERATOR(pg_catalog.=) 'events_append_only' AND tgenabled OPERATOR(pg_catalog.=) 'A';
-    status := CASE WHEN n OPERATOR(pg_catalog.=) 1 THEN 'pass' ELSE 'fail' END;
-    detail := CASE WHEN n OPERATOR(pg_catalog.=) 1
-                   THEN 'events_append_only is enabled ALWAYS: the history cannot be changed through SQL'
-                   ELSE 'the append-only trigger events_append_only is missing or not ENABLE ALWAYS: the history may have been changed' END;
+     WHERE ((tgrelid OPERATOR(pg_catalog.=) '@extschema@.events'::pg_catalog.regclass
+             AND tgname OPERATOR(pg_catalog.=) 'events_append_only')
+         OR (tgrelid OPERATOR(pg_catalog.=) '@extschema@.events_archive'::pg_catalog.regclass
+             AND tgname OPERATOR(pg_catalog.=) 'events_archive_append_only'))
+       AND tgenabled OPERATOR(pg_catalog.=) 'A';
+    status := CASE WHEN n OPERATOR(pg_catalog.=) 2 THEN 'pass' ELSE 'fail' END;
+    detail := CASE WHEN n OPERATOR(pg_catalog.=) 2
+                   THEN 'events_append_only and events_archive_append_only are enabled ALWAYS: the history cannot be changed through SQL'
+                   ELSE 'an append-only trigger (events_append_only, events_archive_append_only) is missing or not ENABLE ALWAYS: the history may have been changed' END;
     fails := fails + (status OPERATOR(pg_catalog.=) 'fail')::int;
     warns := warns + (status OPERATOR(pg_catalog.=) 'warn')::int;
     checks := checks + 1;
@@ -983,7 +1079,7 @@ BEGIN
 
     -- 4. No event carries an id the sequence has not handed out (a forged or replayed event).
     check_name := 'event_history_ids';
-    SELECT pg_catalog.count(*) INTO n FROM @extschema@.events e
+    SELECT pg_catalog.count(*) INTO n FROM @extschema@.event_history e
      WHERE e.id OPERATOR(pg_catalog.>) (SELECT s.last_value FROM @extschema@.events_id_seq s);
     status := CASE WHEN n OPERATOR(pg_catalog.=) 0 THEN 'pass' ELSE 'fail' END;
     detail := CASE WHEN n OPERATOR(pg_catalog.=) 0 THEN 'every event id was issued by events_id_seq'
@@ -1054,4 +1150,6 @@ REVOKE ALL ON FUNCTION @extschema@.refuse_key_change() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.record_events() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.refuse_event_change() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.set_signing_key(bytea) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.archive_event_blocks(timestamptz, bigint, integer) FROM PUBLIC;
+REVOKE ALL ON PROCEDURE @extschema@.archive_events(interval, integer, bigint) FROM PUBLIC;
 REVOKE ALL ON TABLE @extschema@.signing_key FROM PUBLIC;

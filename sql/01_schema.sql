@@ -98,7 +98,9 @@ SELECT p.oid::regprocedure AS function, p.provolatile AS vol, p.proisstrict AS s
                      'set_gate_status', 'system_stats', 'rebuild_status')
  ORDER BY p.proname;
 
--- Every SQL / PL/pgSQL function pins search_path (expect no rows).
+-- Every SQL / PL/pgSQL function pins search_path; the one exception is the
+-- procedure archive_events, which COMMITs between batches (a SET clause would
+-- forbid that) and schema-qualifies every name instead.
 SELECT p.oid::regprocedure AS unpinned
   FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
  WHERE p.pronamespace = 'taskdb'::regnamespace

@@ -36,8 +36,10 @@
  * Written only by taskdb, append-only: a BEFORE INSERT OR UPDATE OR DELETE
  * OR TRUNCATE statement trigger on events (refuse_event_change, ENABLE
  * ALWAYS so session_replication_role cannot bypass it) refuses every write
- * through SQL, for the owner and superusers too, except the statements of
- * taskdb's archival function (events_archiving).
+ * through SQL, for the owner and superusers too.  The one exception is
+ * archival (archive_event_blocks, with events_archiving set for exactly its
+ * two statements): it may DELETE from events and INSERT into
+ * events_archive, which is append-only in the same way.
  *
  *-------------------------------------------------------------------------
  */
@@ -53,7 +55,9 @@
 #include "commands/sequence.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
+#include "executor/spi.h"
 #include "fmgr.h"
+#include "storage/block.h"
 #include "lib/stringinfo.h"
 #include "nodes/makefuncs.h"
 #include "utils/builtins.h"
@@ -73,6 +77,7 @@
 
 PG_FUNCTION_INFO_V1(record_events);
 PG_FUNCTION_INFO_V1(refuse_event_change);
+PG_FUNCTION_INFO_V1(archive_event_blocks);
 
 /* Set only while taskdb's archival function moves events out. */
 bool		events_archiving = false;
@@ -629,6 +634,13 @@ refuse_event_change(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("function taskdb.refuse_event_change() was not called by the trigger manager")));
 	trigdata = (TriggerData *) fcinfo->context;
+	/* archival deletes from events and inserts into events_archive, nothing else */
+	if (events_archiving &&
+		((TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) &&
+		  strcmp(RelationGetRelationName(trigdata->tg_relation), "events") == 0) ||
+		 (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) &&
+		  strcmp(RelationGetRelationName(trigdata->tg_relation), "events_archive") == 0)))
+		return PointerGetDatum(NULL);
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -636,20 +648,87 @@ refuse_event_change(PG_FUNCTION_ARGS)
 						RelationGetRelationName(trigdata->tg_relation)),
 				 errdetail("Events are written only by taskdb's triggers, as tasks, runs, gates, artifacts and reports change."),
 				 errhint("Change those tables instead; their history is recorded automatically.")));
-	if (events_archiving)
-		return PointerGetDatum(NULL);
-
 	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 		what = "UPDATE";
 	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
 		what = "DELETE";
 	else
 		what = "TRUNCATE";
+	if (strcmp(RelationGetRelationName(trigdata->tg_relation), "events_archive") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("%s on %s.events_archive is not allowed", what, TASKDB_SCHEMA),
+				 errdetail("Archived events are kept as they were: the archive is append-only."),
+				 errhint("Provenance verification reads the archive to explain old changes.")));
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("%s on %s.%s is not allowed", what, TASKDB_SCHEMA,
 					RelationGetRelationName(trigdata->tg_relation)),
 			 errdetail("The event history is append-only: rows are written by taskdb's triggers and never changed."),
-			 errhint("Old events leave the table only through taskdb's archival function.")));
+			 errhint("Old events leave the table only through CALL taskdb.archive_events().")));
 	PG_RETURN_NULL();
+}
+
+/*
+ * archive_event_blocks(cutoff, first_block, blocks): one batch of
+ * taskdb.archive_events().  Moves the events older than cutoff that are
+ * stored in blocks [first_block, first_block + blocks) of taskdb.events to
+ * taskdb.events_archive, in one statement (a TID range scan: events are
+ * appended, so old events sit in the first blocks and no index is needed).
+ * Returns how many it moved.  Runs
+ * as the owner of events with events_archiving set for these statements
+ * only, so the append-only guard lets exactly them through.
+ */
+Datum
+archive_event_blocks(PG_FUNCTION_ARGS)
+{
+	TimestampTz cutoff = PG_GETARG_TIMESTAMPTZ(0);
+	int64		first = PG_GETARG_INT64(1);
+	int32		blocks = PG_GETARG_INT32(2);
+	volatile int64 moved = 0;
+	OwnerSwitch st;
+
+	if (first < 0 || blocks < 1 || first + blocks > (int64) MaxBlockNumber + 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("block range [" INT64_FORMAT ", " INT64_FORMAT ") is not a range of table blocks",
+						first, first + blocks),
+				 errhint("Call taskdb.archive_events(), which chooses the ranges.")));
+
+	taskdb_become_owner("events", &st, false);
+	PG_TRY();
+	{
+		Oid			argtypes[3] = {TIMESTAMPTZOID, TEXTOID, TEXTOID};
+		Datum		values[3];
+		int			rc;
+
+		values[0] = TimestampTzGetDatum(cutoff);
+		values[1] = CStringGetTextDatum(psprintf("(" INT64_FORMAT ",0)", first));
+		values[2] = CStringGetTextDatum(psprintf("(" INT64_FORMAT ",0)", first + blocks));
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "taskdb: SPI_connect failed");
+		events_archiving = true;
+		rc = SPI_execute_with_args("WITH moved AS ("
+								   " DELETE FROM taskdb.events"
+								   "  WHERE ctid OPERATOR(pg_catalog.>=) $2::pg_catalog.tid"
+								   "    AND ctid OPERATOR(pg_catalog.<) $3::pg_catalog.tid"
+								   "    AND occurred_at OPERATOR(pg_catalog.<) $1"
+								   " RETURNING *)"
+								   " INSERT INTO taskdb.events_archive"
+								   " SELECT moved.*, pg_catalog.now() FROM moved",
+								   3, argtypes, values, NULL, false, 0);
+		events_archiving = false;
+		if (rc != SPI_OK_INSERT)
+			elog(ERROR, "taskdb: archiving events failed: %s", SPI_result_code_string(rc));
+		moved = (int64) SPI_processed;
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		events_archiving = false;
+		taskdb_restore_user(&st);
+	}
+	PG_END_TRY();
+
+	PG_RETURN_INT64(moved);
 }

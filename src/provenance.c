@@ -726,20 +726,20 @@ claims_array(JsonbValue *v, const char *what, int *n)
 	"       WITH ORDINALITY AS c(kind, id, ord)" \
 	"  CROSS JOIN LATERAL (SELECT CASE c.kind WHEN 'task_id' THEN 'task' WHEN 'run_id' THEN 'run'" \
 	"                      WHEN 'gate_id' THEN 'gate' WHEN 'artifact_hash' THEN 'artifact' END AS entity) k" \
-	"  CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM taskdb.events e" \
+	"  CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM taskdb.event_history e" \
 	"                                     WHERE e.entity_id OPERATOR(pg_catalog.=) c.id) AS ever) h" \
 	"  CROSS JOIN LATERAL (" \
 	"    SELECT (pg_catalog.array_agg(x.occurred_at ORDER BY x.id))[1] AS first_at," \
 	"           (pg_catalog.array_agg(x.occurred_at ORDER BY x.id DESC))[1] AS last_at," \
 	"           pg_catalog.min(x.occurred_at) FILTER (WHERE x.operation OPERATOR(pg_catalog.=) 'insert'" \
 	"                                                AND x.mine) AS insert_at" \
-	"      FROM (SELECT e.id, e.occurred_at, e.operation, true AS mine FROM taskdb.events e" \
+	"      FROM (SELECT e.id, e.occurred_at, e.operation, true AS mine FROM taskdb.event_history e" \
 	"             WHERE k.entity IS NOT NULL AND e.entity_id OPERATOR(pg_catalog.=) c.id" \
 	"               AND e.entity OPERATOR(pg_catalog.=) k.entity" \
 	"               AND NOT pg_catalog.pg_visible_in_snapshot(e.xact_id, (SELECT $3::pg_catalog.pg_snapshot))" \
 	"            UNION ALL" \
 	"            SELECT e.id, e.occurred_at, e.operation, e.entity OPERATOR(pg_catalog.=) 'task'" \
-	"              FROM taskdb.events e" \
+	"              FROM taskdb.event_history e" \
 	"             WHERE c.kind OPERATOR(pg_catalog.=) 'status_derived'" \
 	"               AND e.task_id OPERATOR(pg_catalog.=) c.id" \
 	"               AND (e.entity OPERATOR(pg_catalog.=) ANY ('{run,gate}'::pg_catalog.text[])" \
@@ -747,7 +747,7 @@ claims_array(JsonbValue *v, const char *what, int *n)
 	"                        AND e.operation OPERATOR(pg_catalog.<>) 'update'))" \
 	"               AND NOT pg_catalog.pg_visible_in_snapshot(e.xact_id, (SELECT $3::pg_catalog.pg_snapshot))" \
 	"            UNION ALL" \
-	"            SELECT e.id, e.occurred_at, e.operation, false FROM taskdb.events e" \
+	"            SELECT e.id, e.occurred_at, e.operation, false FROM taskdb.event_history e" \
 	"             WHERE e.entity_id IS NULL AND e.operation OPERATOR(pg_catalog.=) 'truncate'" \
 	"               AND e.entity OPERATOR(pg_catalog.=) ANY (CASE WHEN c.kind OPERATOR(pg_catalog.=) 'status_derived'" \
 	"                                     THEN '{task,run,gate}'::pg_catalog.text[] ELSE ARRAY[k.entity] END)" \

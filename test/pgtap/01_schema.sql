@@ -13,7 +13,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS taskdb;
 
-SELECT plan(314);
+SELECT plan(317);
 
 --
 -- The extension
@@ -28,11 +28,11 @@ SELECT has_schema('taskdb');
 --
 -- Tables and views: exactly these
 --
-SELECT tables_are('taskdb', ARRAY['tasks', 'runs', 'gates', 'artifacts', 'task_status', 'events', 'reports',
-                                  'report_clock', 'signing_key'],
-                  'schema taskdb has exactly the tables tasks, runs, gates, artifacts, task_status, events, reports, report_clock, signing_key');
-SELECT views_are('taskdb', ARRAY['task_status_derived', 'task_status_derived_mv'],
-                 'schema taskdb has exactly the views task_status_derived and task_status_derived_mv');
+SELECT tables_are('taskdb', ARRAY['tasks', 'runs', 'gates', 'artifacts', 'task_status', 'events', 'events_archive',
+                                  'reports', 'report_clock', 'signing_key'],
+                  'schema taskdb has exactly the tables tasks, runs, gates, artifacts, task_status, events, events_archive, reports, report_clock, signing_key');
+SELECT views_are('taskdb', ARRAY['task_status_derived', 'task_status_derived_mv', 'event_history'],
+                 'schema taskdb has exactly the views task_status_derived, task_status_derived_mv and event_history');
 SELECT sequences_are('taskdb', ARRAY['events_id_seq'], 'the only sequence is events_id_seq');
 SELECT is(pg_get_serial_sequence('taskdb.events', 'id'), 'taskdb.events_id_seq',
           'events_id_seq is OWNED BY events.id');
@@ -347,7 +347,8 @@ SELECT is(pg_get_triggerdef(t.oid), d.def, format('trigger %s on %s', d.tg, d.ta
     ('artifacts', 'artifacts_events_truncate', 'CREATE TRIGGER artifacts_events_truncate AFTER TRUNCATE ON taskdb.artifacts FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
     ('reports', 'reports_events_insert', 'CREATE TRIGGER reports_events_insert AFTER INSERT ON taskdb.reports REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
     ('reports', 'reports_events_delete', 'CREATE TRIGGER reports_events_delete AFTER DELETE ON taskdb.reports REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
-    ('events', 'events_append_only', 'CREATE TRIGGER events_append_only BEFORE INSERT OR DELETE OR UPDATE OR TRUNCATE ON taskdb.events FOR EACH STATEMENT EXECUTE FUNCTION taskdb.refuse_event_change()')
+    ('events', 'events_append_only', 'CREATE TRIGGER events_append_only BEFORE INSERT OR DELETE OR UPDATE OR TRUNCATE ON taskdb.events FOR EACH STATEMENT EXECUTE FUNCTION taskdb.refuse_event_change()'),
+    ('events_archive', 'events_archive_append_only', 'CREATE TRIGGER events_archive_append_only BEFORE INSERT OR DELETE OR UPDATE OR TRUNCATE ON taskdb.events_archive FOR EACH STATEMENT EXECUTE FUNCTION taskdb.refuse_event_change()')
   ) AS d(tab, tg, def)
   LEFT JOIN pg_trigger t ON t.tgrelid = format('taskdb.%I', d.tab)::regclass AND t.tgname = d.tg
  ORDER BY d.tab, d.tg;
@@ -358,8 +359,9 @@ SELECT results_eq(
         FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
        WHERE c.relnamespace = 'taskdb'::regnamespace AND NOT t.tgisinternal AND t.tgenabled <> 'O'
        ORDER BY 1, 2$$,
-    $$VALUES ('taskdb.events', 'events_append_only', 'A')$$,
-    'every taskdb trigger fires in origin mode (tgenabled = O) but events_append_only, which fires ALWAYS (A)');
+    $$VALUES ('taskdb.events', 'events_append_only', 'A'),
+             ('taskdb.events_archive', 'events_archive_append_only', 'A')$$,
+    'every taskdb trigger fires in origin mode (tgenabled = O) but the two append-only guards, which fire ALWAYS (A)');
 
 --
 -- Functions: exactly these, with the right properties
@@ -370,7 +372,7 @@ SELECT functions_are('taskdb', ARRAY[
     'void_pending_deltas', 'create_task', 'create_run', 'create_gate', 'set_run_status',
     'set_gate_status', 'system_stats', 'rebuild_status', 'record_events', 'refuse_event_change',
     'sha256', 'create_artifact', 'publish_report', 'verify_provenance', 'debug_provenance',
-    'set_signing_key', 'report_signature_valid', 'doctor']);
+    'set_signing_key', 'report_signature_valid', 'doctor', 'archive_event_blocks', 'archive_events']);
 -- One row per function: (signature, language, return type, volatility, strict, parallel).
 -- volatility i/s/v = immutable/stable/volatile; parallel s/r/u = safe/restricted/unsafe.
 CREATE TEMP TABLE expected_functions (sig text, lang name, ret text, vol "char", strict boolean, par "char")
@@ -411,7 +413,10 @@ INSERT INTO expected_functions VALUES
     ('taskdb.set_signing_key(bytea)', 'plpgsql', 'void', 'v', false, 'u'),
     ('taskdb.report_signature_valid(jsonb)', 'c', 'boolean', 's', true, 'r'),
     -- diagnostics: reads only, but random sampling
-    ('taskdb.doctor(integer)', 'plpgsql', 'record', 'v', false, 'r');
+    ('taskdb.doctor(integer)', 'plpgsql', 'record', 'v', false, 'r'),
+    -- archival: a batch function and the procedure that commits between batches
+    ('taskdb.archive_event_blocks(timestamp with time zone,bigint,integer)', 'c', 'bigint', 'v', true, 'u'),
+    ('taskdb.archive_events(interval,integer,bigint)', 'plpgsql', 'record', 'v', false, 'u');
 SELECT is(ROW(l.lanname, p.prorettype::regtype::text, p.provolatile, p.proisstrict, p.proparallel),
           ROW(e.lang, e.ret, e.vol, e.strict, e.par),
           format('%s: language %s, returns %s, volatility %s, strict %s, parallel %s',
@@ -455,7 +460,8 @@ SELECT is(ARRAY(SELECT p.oid::regprocedure::text
                  WHERE p.pronamespace = 'taskdb'::regnamespace AND l.lanname IN ('sql', 'plpgsql')
                    AND NOT COALESCE('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false)
                  ORDER BY 1),
-          '{}'::text[], 'every SQL and PL/pgSQL function has SET search_path = pg_catalog, pg_temp');
+          ARRAY['taskdb.archive_events(interval,integer,bigint)'],
+          'every SQL and PL/pgSQL function has SET search_path = pg_catalog, pg_temp, but the procedure archive_events, which COMMITs between batches (SET clauses forbid that) and qualifies every name instead');
 SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
                  WHERE p.pronamespace = 'taskdb'::regnamespace AND p.proconfig IS NOT NULL
                    AND array_length(p.proconfig, 1) <> 1 ORDER BY 1),

@@ -33,11 +33,13 @@ SELECT is(ARRAY(SELECT format('%s %s', c.oid::regclass, a.privilege_type)
 SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
                  WHERE p.pronamespace = 'taskdb'::regnamespace
                    AND NOT has_function_privilege('public', p.oid, 'EXECUTE') ORDER BY 1),
-          ARRAY['taskdb.fill_task_id()', 'taskdb.fold_status_delta()', 'taskdb.rebuild_status()',
+          ARRAY['taskdb.archive_event_blocks(timestamp with time zone,bigint,integer)',
+                'taskdb.archive_events(interval,integer,bigint)',
+                'taskdb.fill_task_id()', 'taskdb.fold_status_delta()', 'taskdb.rebuild_status()',
                 'taskdb.record_events()', 'taskdb.refuse_event_change()', 'taskdb.refuse_key_change()',
                 'taskdb.set_signing_key(bytea)', 'taskdb.tasks_after_insert()', 'taskdb.truncate_status()',
                 'taskdb.void_pending_deltas()'],
-          'EXECUTE is revoked from PUBLIC on the repair function, void_pending_deltas, set_signing_key and the trigger functions');
+          'EXECUTE is revoked from PUBLIC on the repair function, archival, void_pending_deltas, set_signing_key and the trigger functions');
 SELECT is(ARRAY(SELECT format('%s %s', a.grantee::regrole, a.privilege_type)
                   FROM pg_class c, aclexplode(c.relacl) a
                  WHERE c.oid = 'taskdb.signing_key'::regclass AND a.grantee <> c.relowner ORDER BY 1),
@@ -57,8 +59,8 @@ GRANT INSERT, UPDATE, DELETE ON taskdb.tasks, taskdb.runs, taskdb.gates, taskdb.
 GRANT USAGE ON SCHEMA taskdb TO tap_reader;
 GRANT SELECT ON taskdb.tasks TO tap_reader;
 GRANT USAGE ON SCHEMA taskdb TO tap_claims;
-GRANT SELECT ON taskdb.tasks, taskdb.runs, taskdb.gates, taskdb.artifacts, taskdb.task_status, taskdb.events
-    TO tap_claims;
+GRANT SELECT ON taskdb.tasks, taskdb.runs, taskdb.gates, taskdb.artifacts, taskdb.task_status, taskdb.events,
+    taskdb.event_history TO tap_claims;
 
 -- A task created by the superuser before tap_app starts work.
 INSERT INTO taskdb.tasks (id, title, policy_version)
@@ -90,8 +92,10 @@ SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
                  WHERE p.pronamespace = 'taskdb'::regnamespace
                    AND NOT has_function_privilege('tap_app', p.oid, 'EXECUTE')
                    AND p.prorettype <> 'trigger'::regtype ORDER BY 1),
-          ARRAY['taskdb.rebuild_status()', 'taskdb.set_signing_key(bytea)', 'taskdb.void_pending_deltas()'],
-          'tap_app may call every non-trigger function but rebuild_status, set_signing_key and void_pending_deltas');
+          ARRAY['taskdb.archive_event_blocks(timestamp with time zone,bigint,integer)',
+                'taskdb.archive_events(interval,integer,bigint)',
+                'taskdb.rebuild_status()', 'taskdb.set_signing_key(bytea)', 'taskdb.void_pending_deltas()'],
+          'tap_app may call every non-trigger function but archival, rebuild_status, set_signing_key and void_pending_deltas');
 SELECT is(ARRAY(SELECT f FROM unnest(ARRAY['taskdb.sha256(bytea)',
                                            'taskdb.create_artifact(text,bytea,text,uuid,uuid,text,boolean)',
                                            'taskdb.publish_report(jsonb)', 'taskdb.verify_provenance(jsonb)',
@@ -304,7 +308,7 @@ SELECT results_eq(
 SELECT is((SELECT ARRAY[count(*) FILTER (WHERE tgenabled = 'O'), count(*) FILTER (WHERE tgenabled = 'A'), count(*)]::int[]
              FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
             WHERE c.relnamespace = 'taskdb'::regnamespace AND NOT t.tgisinternal),
-          ARRAY[34, 1, 35], 'all 35 taskdb triggers are still there and enabled (34 in origin mode, events_append_only ALWAYS)');
+          ARRAY[34, 2, 36], 'all 36 taskdb triggers are still there and enabled (34 in origin mode, the two append-only guards ALWAYS)');
 SELECT is(current_setting('session_replication_role'), 'origin', 'session_replication_role is still origin');
 
 -- The repair function is for its owner: as the superuser it runs and
