@@ -972,6 +972,31 @@ COMMENT ON PROCEDURE @extschema@.archive_events(interval, integer, bigint) IS
 'Moves events older than older_than from taskdb.events to taskdb.events_archive, batch_blocks blocks of the table per transaction (CALL it outside a transaction block); returns how many it moved. Verification still explains changes through the archive.';
 
 /* ------------------------------------------------------------------------
+ * Metrics (src/metrics.c; need shared_preload_libraries = 'taskdb')
+ * ------------------------------------------------------------------------ */
+
+CREATE FUNCTION @extschema@.metrics()
+RETURNS text
+AS 'MODULE_PATHNAME', 'metrics'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.metrics() IS
+'Every taskdb metric in the Prometheus text exposition format (latency histograms in milliseconds, counters, the writers gauge, build info). Needs taskdb in shared_preload_libraries.';
+
+CREATE FUNCTION @extschema@.metrics_reset()
+RETURNS void
+AS 'MODULE_PATHNAME', 'metrics_reset'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.metrics_reset() IS
+'Zeroes every taskdb counter and histogram (the writers gauge keeps counting). Owner only.';
+
+CREATE FUNCTION @extschema@.count_doctor_checks(passed integer, warned integer, failed integer, orphans bigint)
+RETURNS void
+AS 'MODULE_PATHNAME', 'count_doctor_checks'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.count_doctor_checks(integer, integer, integer, bigint) IS
+'Internal to doctor(): adds its results to taskdb_doctor_checks_total and taskdb_orphans_detected_total (nothing without preloading).';
+
+/* ------------------------------------------------------------------------
  * Diagnostics
  * ------------------------------------------------------------------------ */
 
@@ -993,6 +1018,7 @@ DECLARE
     fails int := 0;
     warns int := 0;
     checks int := 0;
+    orphan_rows bigint := 0;
 BEGIN
     IF sample IS NOT NULL AND sample OPERATOR(pg_catalog.<) 1 THEN
         RAISE EXCEPTION 'sample must be a positive number of tasks, not %', sample
@@ -1051,6 +1077,7 @@ BEGIN
          + (SELECT pg_catalog.count(*) FROM @extschema@.tasks t
              WHERE NOT EXISTS (SELECT 1 FROM @extschema@.task_status s WHERE s.task_id OPERATOR(pg_catalog.=) t.id))
       INTO n;
+    orphan_rows := n;
     status := CASE WHEN n OPERATOR(pg_catalog.=) 0 THEN 'pass' ELSE 'fail' END;
     detail := CASE WHEN n OPERATOR(pg_catalog.=) 0
                    THEN 'no gate without its run, run without its task, summary row without its task or task without its summary row'
@@ -1122,7 +1149,9 @@ BEGIN
     checks := checks + 1;
     RETURN NEXT;
 
-    -- The verdict.
+    -- The verdict, also counted in taskdb.metrics().
+    PERFORM @extschema@.count_doctor_checks(checks OPERATOR(pg_catalog.-) warns OPERATOR(pg_catalog.-) fails,
+                                            warns, fails, orphan_rows);
     check_name := 'system_health';
     status := CASE WHEN fails OPERATOR(pg_catalog.>) 0 THEN 'failing'
                    WHEN warns OPERATOR(pg_catalog.>) 0 THEN 'degraded'
@@ -1150,6 +1179,7 @@ REVOKE ALL ON FUNCTION @extschema@.refuse_key_change() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.record_events() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.refuse_event_change() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.set_signing_key(bytea) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.metrics_reset() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.archive_event_blocks(timestamptz, bigint, integer) FROM PUBLIC;
 REVOKE ALL ON PROCEDURE @extschema@.archive_events(interval, integer, bigint) FROM PUBLIC;
 REVOKE ALL ON TABLE @extschema@.signing_key FROM PUBLIC;

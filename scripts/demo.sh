@@ -7,5 +7,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh
-exec pg_virtualenv -t -o max_prepared_transactions=10 \
+exec pg_virtualenv -t -o shared_preload_libraries=taskdb -o max_prepared_transactions=10 \
 	psql -X -v ON_ERROR_STOP=1 -q -f scripts/demo.sql

@@ -76,3 +76,11 @@ SELECT * FROM taskdb.debug_provenance(:'report', verbose => true);
 \echo 'the history behind the verdict (taskdb.events for the parser task):'
 SELECT e.entity, e.operation, e.old_status, e.new_status
 FROM taskdb.events e WHERE e.task_id = :'parser' ORDER BY e.id;
+
+\echo
+\echo 'health (taskdb.doctor()):'
+SELECT * FROM taskdb.doctor();
+\echo
+\echo 'metrics (taskdb.metrics(), counters and histogram counts):'
+SELECT l AS metric FROM regexp_split_to_table(taskdb.metrics(), E'\n') l
+WHERE l <> '' AND l NOT LIKE '#%' AND l NOT LIKE '%_bucket{%';

@@ -10,7 +10,7 @@ scripts/build.sh
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
-pg_virtualenv -t -o max_prepared_transactions=10 -o deadlock_timeout=100ms \
+pg_virtualenv -t -o shared_preload_libraries=taskdb -o max_prepared_transactions=10 -o deadlock_timeout=100ms \
 	scripts/run-suites.sh 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e

@@ -1,8 +1,8 @@
 --
 -- 10_doctor: taskdb.doctor() finds each kind of damage it checks for, says
--- what it found, and gives the verdict system_health.  (Without
--- shared_preload_libraries the metrics check warns, so a healthy database
--- here is "degraded".)
+-- what it found, and gives the verdict system_health.  The test cluster
+-- preloads taskdb, so a healthy database is "excellent" (without preloading
+-- the metrics check warns: test/scripts/metrics_not_preloaded.sh).
 --
 SET client_min_messages TO warning;
 DROP EXTENSION IF EXISTS taskdb CASCADE;

@@ -591,6 +591,7 @@ record_events(PG_FUNCTION_ARGS)
 		 tuplestore_tuple_count(trigdata->tg_oldtable) == 0))
 		return PointerGetDatum(NULL);
 
+	metrics_writer_begin();
 	writer_open(&w, e, op,
 				op == OP_INSERT ? tuplestore_tuple_count(trigdata->tg_newtable) :
 				op == OP_TRUNCATE ? 1 : tuplestore_tuple_count(trigdata->tg_oldtable));
@@ -721,6 +722,7 @@ archive_event_blocks(PG_FUNCTION_ARGS)
 		if (rc != SPI_OK_INSERT)
 			elog(ERROR, "taskdb: archiving events failed: %s", SPI_result_code_string(rc));
 		moved = (int64) SPI_processed;
+		metrics_count_archived(moved);
 		SPI_finish();
 	}
 	PG_FINALLY();

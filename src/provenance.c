@@ -1542,6 +1542,20 @@ verify_report(Jsonb *report)
 	return ver;
 }
 
+/* verify_report, timed and counted by verdict for taskdb.metrics(). */
+static Verification *
+timed_verification(Jsonb *report)
+{
+	instr_time	start;
+	Verification *ver;
+
+	INSTR_TIME_SET_CURRENT(start);
+	ver = verify_report(report);
+	metrics_observe(TIMER_VERIFICATION, start);
+	metrics_count_verification(ver->failures == 0);
+	return ver;
+}
+
 Datum
 verify_provenance(PG_FUNCTION_ARGS)
 {
@@ -1550,7 +1564,7 @@ verify_provenance(PG_FUNCTION_ARGS)
 	int			i;
 
 	taskdb_init_materialized_srf(fcinfo);
-	ver = verify_report(PG_GETARG_JSONB_P(0));
+	ver = timed_verification(PG_GETARG_JSONB_P(0));
 	for (i = 0; i < ver->n; i++)
 	{
 		ClaimResult *r = &ver->results[i];
@@ -1587,7 +1601,7 @@ debug_provenance(PG_FUNCTION_ARGS)
 
 	taskdb_init_materialized_srf_scalar(fcinfo);
 	desc = rsinfo->setDesc;
-	ver = verify_report(PG_GETARG_JSONB_P(0));
+	ver = timed_verification(PG_GETARG_JSONB_P(0));
 
 #define EMIT(...) \
 	do { \

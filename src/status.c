@@ -184,6 +184,8 @@ delta_level_current(void)
 	DeltaLevel *level;
 	HASHCTL		ctl;
 
+	/* every write to runs, gates or tasks passes here: count the writer */
+	metrics_writer_begin();
 	if (delta_top != NULL && delta_top->subid == subid)
 	{
 		if (delta_top->status_relid != status_relid)
@@ -614,6 +616,7 @@ status_flush(void)
 	OwnerSwitch st;
 	long		n = 0;
 	long		nreborn = 0;
+	instr_time	start;
 
 	if (level == NULL)
 		return;
@@ -649,6 +652,7 @@ status_flush(void)
 	}
 	if (n == 0 && nreborn == 0)
 		return;
+	INSTR_TIME_SET_CURRENT(start);
 	qsort(entries, n, sizeof(DeltaEntry *), delta_entry_cmp);
 
 	taskdb_become_owner("task_status", &st, true);
@@ -677,6 +681,7 @@ status_flush(void)
 
 	/* Applied: nothing may be applied twice, even if a callback ran again. */
 	delta_top = NULL;
+	metrics_observe(TIMER_SUMMARY_FLUSH, start);
 }
 
 static void
@@ -995,7 +1000,9 @@ status_derived(PG_FUNCTION_ARGS)
 	SysScanDesc scan;
 	HeapTuple	tup;
 	text	   *result = NULL;
+	instr_time	start;
 
+	INSTR_TIME_SET_CURRENT(start);
 	if (acl != ACLCHECK_OK)
 		aclcheck_error(acl, OBJECT_TABLE, "task_status");
 
@@ -1037,6 +1044,7 @@ status_derived(PG_FUNCTION_ARGS)
 	systable_endscan(scan);
 	table_close(rel, NoLock);
 
+	metrics_observe(TIMER_STATUS_READ, start);
 	if (result == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(result);

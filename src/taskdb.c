@@ -5,7 +5,8 @@
  *
  * taskdb works with or without shared_preload_libraries: everything it needs
  * per backend (transaction callbacks for status maintenance) is set up the
- * first time the library is loaded in that backend.
+ * first time the library is loaded in that backend.  Only the metrics need
+ * preloading: their shared memory is requested at server start (metrics.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -30,6 +31,7 @@ void
 _PG_init(void)
 {
 	status_register_callbacks();
+	metrics_init();
 }
 
 /*

@@ -11,10 +11,14 @@
 #include "postgres.h"
 
 #include "executor/spi.h"
+#include "portability/instr_time.h"
 #include "utils/uuid.h"
 
 /* Name of the schema the extension lives in (taskdb.control: relocatable = false). */
 #define TASKDB_SCHEMA "taskdb"
+
+/* The extension version this library implements (taskdb.control). */
+#define TASKDB_VERSION "1.0"
 
 /* The counters a task_status row holds; every status_derived case is a function of them. */
 typedef struct StatusCounters
@@ -50,6 +54,19 @@ extern int	taskdb_attnum(TupleDesc tupdesc, const char *column);
 
 /* events.c */
 extern bool events_archiving;
+
+/* metrics.c */
+typedef enum TaskdbTimer
+{
+	TIMER_STATUS_READ,
+	TIMER_VERIFICATION,
+	TIMER_SUMMARY_FLUSH
+} TaskdbTimer;
+extern void metrics_init(void);
+extern void metrics_observe(TaskdbTimer which, instr_time start);
+extern void metrics_count_verification(bool passed);
+extern void metrics_count_archived(int64 n);
+extern void metrics_writer_begin(void);
 
 /* hash.c */
 #define SHA256_HEX_LEN 64

@@ -13,7 +13,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS taskdb;
 
-SELECT plan(317);
+SELECT plan(320);
 
 --
 -- The extension
@@ -372,7 +372,8 @@ SELECT functions_are('taskdb', ARRAY[
     'void_pending_deltas', 'create_task', 'create_run', 'create_gate', 'set_run_status',
     'set_gate_status', 'system_stats', 'rebuild_status', 'record_events', 'refuse_event_change',
     'sha256', 'create_artifact', 'publish_report', 'verify_provenance', 'debug_provenance',
-    'set_signing_key', 'report_signature_valid', 'doctor', 'archive_event_blocks', 'archive_events']);
+    'set_signing_key', 'report_signature_valid', 'doctor', 'archive_event_blocks', 'archive_events',
+    'metrics', 'metrics_reset', 'count_doctor_checks']);
 -- One row per function: (signature, language, return type, volatility, strict, parallel).
 -- volatility i/s/v = immutable/stable/volatile; parallel s/r/u = safe/restricted/unsafe.
 CREATE TEMP TABLE expected_functions (sig text, lang name, ret text, vol "char", strict boolean, par "char")
@@ -416,7 +417,11 @@ INSERT INTO expected_functions VALUES
     ('taskdb.doctor(integer)', 'plpgsql', 'record', 'v', false, 'r'),
     -- archival: a batch function and the procedure that commits between batches
     ('taskdb.archive_event_blocks(timestamp with time zone,bigint,integer)', 'c', 'bigint', 'v', true, 'u'),
-    ('taskdb.archive_events(interval,integer,bigint)', 'plpgsql', 'record', 'v', false, 'u');
+    ('taskdb.archive_events(interval,integer,bigint)', 'plpgsql', 'record', 'v', false, 'u'),
+    -- metrics: shared-memory atomics, readable from any process
+    ('taskdb.metrics()', 'c', 'text', 'v', false, 's'),
+    ('taskdb.metrics_reset()', 'c', 'void', 'v', false, 'u'),
+    ('taskdb.count_doctor_checks(integer,integer,integer,bigint)', 'c', 'void', 'v', false, 's');
 SELECT is(ROW(l.lanname, p.prorettype::regtype::text, p.provolatile, p.proisstrict, p.proparallel),
           ROW(e.lang, e.ret, e.vol, e.strict, e.par),
           format('%s: language %s, returns %s, volatility %s, strict %s, parallel %s',
