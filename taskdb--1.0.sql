@@ -989,6 +989,25 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION @extschema@.metrics_reset() IS
 'Zeroes every taskdb counter and histogram (the writers gauge keeps counting). Owner only.';
 
+CREATE FUNCTION @extschema@.metric_samples()
+RETURNS TABLE (metric text, labels text, value double precision)
+AS 'MODULE_PATHNAME', 'metric_samples'
+LANGUAGE C VOLATILE PARALLEL SAFE ROWS 80;
+COMMENT ON FUNCTION @extschema@.metric_samples() IS
+'The samples of taskdb.metrics() as rows: series name, labels as in the exposition (NULL for none), value.';
+
+CREATE VIEW @extschema@.stat AS
+SELECT metric, labels, value FROM @extschema@.metric_samples();
+COMMENT ON VIEW @extschema@.stat IS
+'taskdb''s metrics for SQL users: one row per sample of taskdb.metrics() (histogram buckets, sums and counts, counters, the writers gauge). Needs taskdb in shared_preload_libraries.';
+
+CREATE FUNCTION @extschema@.metrics_histogram(name text,
+    OUT bounds double precision[], OUT counts bigint[], OUT sum double precision, OUT count bigint)
+AS 'MODULE_PATHNAME', 'metrics_histogram'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.metrics_histogram(text) IS
+'One latency histogram as postgres_exporter''s HISTOGRAM usage reads it: bucket upper bounds in ms (the last is Infinity), cumulative counts, sum (ms) and count. name: status_derived_read_latency_ms, provenance_verification_latency_ms or summary_flush_latency_ms.';
+
 CREATE FUNCTION @extschema@.count_doctor_checks(passed integer, warned integer, failed integer, orphans bigint)
 RETURNS void
 AS 'MODULE_PATHNAME', 'count_doctor_checks'

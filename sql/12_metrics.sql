@@ -77,6 +77,21 @@ SELECT hist, count(*) AS buckets,
  GROUP BY hist ORDER BY hist;
 SELECT l FROM regexp_split_to_table(taskdb.metrics(), E'\n') l WHERE l LIKE 'taskdb_build_info%';
 
+-- The same samples as rows (taskdb.stat), and one histogram as postgres_exporter reads it.
+SELECT (SELECT count(*) FROM taskdb.stat)
+       = (SELECT count(*) FROM regexp_split_to_table(taskdb.metrics(), E'\n') l
+           WHERE l <> '' AND l NOT LIKE '#%') AS one_row_per_sample,
+       (SELECT value FROM taskdb.stat WHERE metric = 'taskdb_status_derived_read_latency_ms_count')
+       = metric('taskdb_status_derived_read_latency_ms_count') AS same_values;
+SELECT metric, labels, value FROM taskdb.stat WHERE metric LIKE 'taskdb_doctor%' ORDER BY labels;
+SELECT array_length(h.bounds, 1) AS buckets, h.bounds[1] AS first_bound_ms, h.bounds[20] AS last_bound,
+       h.counts[20] = h.count AS last_is_count,
+       h.count = metric('taskdb_status_derived_read_latency_ms_count') AS count_agrees,
+       (SELECT bool_and(c >= p) FROM (SELECT c, lag(c, 1, 0::bigint) OVER (ORDER BY o) AS p
+                                        FROM unnest(h.counts) WITH ORDINALITY u(c, o)) x) AS cumulative
+  FROM taskdb.metrics_histogram('taskdb_status_derived_read_latency_ms') h;
+SELECT * FROM taskdb.metrics_histogram('read_latency');
+
 -- Reset.
 SELECT taskdb.metrics_reset();
 SELECT metric('taskdb_status_derived_read_latency_ms_count') AS reads,

@@ -35,8 +35,14 @@
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/float.h"
 #include "utils/timestamp.h"
+#include "utils/tuplestore.h"
 
 #include "compat.h"
 #include "taskdb.h"
@@ -44,6 +50,8 @@
 PG_FUNCTION_INFO_V1(metrics);
 PG_FUNCTION_INFO_V1(metrics_reset);
 PG_FUNCTION_INFO_V1(count_doctor_checks);
+PG_FUNCTION_INFO_V1(metric_samples);
+PG_FUNCTION_INFO_V1(metrics_histogram);
 
 /* Upper bounds of the histogram buckets, in milliseconds; +Inf follows. */
 static const double bucket_bounds[] = {
@@ -303,56 +311,151 @@ expose_counter(StringInfo buf, const char *name, const char *help, const char *t
 	appendStringInfo(buf, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* The exposition text, built once for metrics() and metric_samples(). */
+static void
+build_exposition(StringInfo buf)
+{
+	static const char *const doctor_status[3] = {"pass", "warn", "fail"};
+	int			i;
+
+	expose_histogram(buf, "taskdb_status_derived_read_latency_ms",
+					 "Latency of status_derived reads through taskdb.status_derived(), in milliseconds.",
+					 &taskdb_metrics->read_latency);
+	expose_counter(buf, "taskdb_provenance_verifications_total",
+				   "Provenance verifications (verify_provenance, debug_provenance) by verdict: pass when every claim and the signature pass.",
+				   "counter");
+	appendStringInfo(buf, "taskdb_provenance_verifications_total{status=\"pass\"} " UINT64_FORMAT "\n",
+					 pg_atomic_read_u64(&taskdb_metrics->verifications_pass));
+	appendStringInfo(buf, "taskdb_provenance_verifications_total{status=\"fail\"} " UINT64_FORMAT "\n",
+					 pg_atomic_read_u64(&taskdb_metrics->verifications_fail));
+	expose_histogram(buf, "taskdb_provenance_verification_latency_ms",
+					 "Latency of provenance verifications, in milliseconds.",
+					 &taskdb_metrics->verify_latency);
+	expose_histogram(buf, "taskdb_summary_flush_latency_ms",
+					 "Latency of the commit-time flush of status_derived deltas into task_status, in milliseconds.",
+					 &taskdb_metrics->flush_latency);
+	expose_counter(buf, "taskdb_concurrent_writers_total",
+				   "Transactions in progress that have written taskdb tables.", "gauge");
+	appendStringInfo(buf, "taskdb_concurrent_writers_total %u\n",
+					 pg_atomic_read_u32(&taskdb_metrics->writers));
+	expose_counter(buf, "taskdb_doctor_checks_total",
+				   "Checks run by taskdb.doctor(), by result.", "counter");
+	for (i = 0; i < 3; i++)
+		appendStringInfo(buf, "taskdb_doctor_checks_total{status=\"%s\"} " UINT64_FORMAT "\n",
+						 doctor_status[i], pg_atomic_read_u64(&taskdb_metrics->doctor_checks[i]));
+	expose_counter(buf, "taskdb_orphans_detected_total",
+				   "Orphaned or missing rows found by taskdb.doctor().", "counter");
+	appendStringInfo(buf, "taskdb_orphans_detected_total " UINT64_FORMAT "\n",
+					 pg_atomic_read_u64(&taskdb_metrics->orphans_detected));
+	expose_counter(buf, "taskdb_events_archived_total",
+				   "Events moved to taskdb.events_archive by taskdb.archive_events().", "counter");
+	appendStringInfo(buf, "taskdb_events_archived_total " UINT64_FORMAT "\n",
+					 pg_atomic_read_u64(&taskdb_metrics->events_archived));
+	expose_counter(buf, "taskdb_build_info",
+				   "taskdb build: version and PostgreSQL major version; always 1.", "gauge");
+	appendStringInfo(buf, "taskdb_build_info{version=\"%s\",pg_major=\"%d\"} 1\n",
+					 TASKDB_VERSION, PG_VERSION_NUM / 10000);
+}
+
 /* taskdb.metrics(): every metric in the Prometheus text exposition format. */
 Datum
 metrics(PG_FUNCTION_ARGS)
 {
 	StringInfoData buf;
-	static const char *const doctor_status[3] = {"pass", "warn", "fail"};
-	int			i;
 
 	require_metrics("taskdb.metrics()");
 	initStringInfo(&buf);
-
-	expose_histogram(&buf, "taskdb_status_derived_read_latency_ms",
-					 "Latency of status_derived reads through taskdb.status_derived(), in milliseconds.",
-					 &taskdb_metrics->read_latency);
-	expose_counter(&buf, "taskdb_provenance_verifications_total",
-				   "Provenance verifications (verify_provenance, debug_provenance) by verdict: pass when every claim and the signature pass.",
-				   "counter");
-	appendStringInfo(&buf, "taskdb_provenance_verifications_total{status=\"pass\"} " UINT64_FORMAT "\n",
-					 pg_atomic_read_u64(&taskdb_metrics->verifications_pass));
-	appendStringInfo(&buf, "taskdb_provenance_verifications_total{status=\"fail\"} " UINT64_FORMAT "\n",
-					 pg_atomic_read_u64(&taskdb_metrics->verifications_fail));
-	expose_histogram(&buf, "taskdb_provenance_verification_latency_ms",
-					 "Latency of provenance verifications, in milliseconds.",
-					 &taskdb_metrics->verify_latency);
-	expose_histogram(&buf, "taskdb_summary_flush_latency_ms",
-					 "Latency of the commit-time flush of status_derived deltas into task_status, in milliseconds.",
-					 &taskdb_metrics->flush_latency);
-	expose_counter(&buf, "taskdb_concurrent_writers_total",
-				   "Transactions in progress that have written taskdb tables.", "gauge");
-	appendStringInfo(&buf, "taskdb_concurrent_writers_total %u\n",
-					 pg_atomic_read_u32(&taskdb_metrics->writers));
-	expose_counter(&buf, "taskdb_doctor_checks_total",
-				   "Checks run by taskdb.doctor(), by result.", "counter");
-	for (i = 0; i < 3; i++)
-		appendStringInfo(&buf, "taskdb_doctor_checks_total{status=\"%s\"} " UINT64_FORMAT "\n",
-						 doctor_status[i], pg_atomic_read_u64(&taskdb_metrics->doctor_checks[i]));
-	expose_counter(&buf, "taskdb_orphans_detected_total",
-				   "Orphaned or missing rows found by taskdb.doctor().", "counter");
-	appendStringInfo(&buf, "taskdb_orphans_detected_total " UINT64_FORMAT "\n",
-					 pg_atomic_read_u64(&taskdb_metrics->orphans_detected));
-	expose_counter(&buf, "taskdb_events_archived_total",
-				   "Events moved to taskdb.events_archive by taskdb.archive_events().", "counter");
-	appendStringInfo(&buf, "taskdb_events_archived_total " UINT64_FORMAT "\n",
-					 pg_atomic_read_u64(&taskdb_metrics->events_archived));
-	expose_counter(&buf, "taskdb_build_info",
-				   "taskdb build: version and PostgreSQL major version; always 1.", "gauge");
-	appendStringInfo(&buf, "taskdb_build_info{version=\"%s\",pg_major=\"%d\"} 1\n",
-					 TASKDB_VERSION, PG_VERSION_NUM / 10000);
-
+	build_exposition(&buf);
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
+}
+
+/*
+ * taskdb.metric_samples(): the samples of metrics() as rows (metric, labels,
+ * value), read from the same text so the two never disagree; the view
+ * taskdb.stat shows them.
+ */
+Datum
+metric_samples(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	StringInfoData buf;
+	char	   *line;
+	char	   *save = NULL;
+
+	require_metrics("taskdb.stat");
+	taskdb_init_materialized_srf(fcinfo);
+	initStringInfo(&buf);
+	build_exposition(&buf);
+	for (line = strtok_r(buf.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+	{
+		char	   *space = strrchr(line, ' ');
+		char	   *brace = strchr(line, '{');
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+
+		if (line[0] == '#' || space == NULL)
+			continue;
+		*space = '\0';
+		if (brace && brace < space)
+		{
+			*brace = '\0';
+			brace[strlen(brace + 1)] = '\0';	/* drop the closing brace */
+			values[1] = CStringGetTextDatum(brace + 1);
+		}
+		else
+			nulls[1] = true;
+		values[0] = CStringGetTextDatum(line);
+		values[2] = Float8GetDatum(strtod(space + 1, NULL));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * taskdb.metrics_histogram(name): one histogram in the shape
+ * postgres_exporter's HISTOGRAM usage reads: bucket upper bounds, the
+ * cumulative count at each, the sum and the count.
+ */
+Datum
+metrics_histogram(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	const char *bare = strncmp(name, "taskdb_", 7) == 0 ? name + 7 : name;
+	Histogram  *h;
+	TupleDesc	desc;
+	Datum		bounds[NUM_BOUNDS + 1];
+	Datum		counts[NUM_BOUNDS + 1];
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+	uint64		cumulative = 0;
+	int			i;
+
+	require_metrics("taskdb.metrics_histogram()");
+	if (strcmp(bare, "status_derived_read_latency_ms") == 0)
+		h = &taskdb_metrics->read_latency;
+	else if (strcmp(bare, "provenance_verification_latency_ms") == 0)
+		h = &taskdb_metrics->verify_latency;
+	else if (strcmp(bare, "summary_flush_latency_ms") == 0)
+		h = &taskdb_metrics->flush_latency;
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("taskdb has no histogram \"%s\"", name),
+				 errhint("The histograms are status_derived_read_latency_ms, provenance_verification_latency_ms and summary_flush_latency_ms.")));
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	for (i = 0; i <= (int) NUM_BOUNDS; i++)
+	{
+		cumulative += pg_atomic_read_u64(&h->buckets[i]);
+		bounds[i] = Float8GetDatum(i < (int) NUM_BOUNDS ? bucket_bounds[i] : get_float8_infinity());
+		counts[i] = Int64GetDatum((int64) cumulative);
+	}
+	values[0] = PointerGetDatum(construct_array(bounds, NUM_BOUNDS + 1, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[1] = PointerGetDatum(construct_array(counts, NUM_BOUNDS + 1, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[2] = Float8GetDatum((double) pg_atomic_read_u64(&h->sum_ns) / 1e6);
+	values[3] = Int64GetDatum((int64) cumulative);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
 }
 
 /* taskdb.metrics_reset(): zero every counter and histogram (not the writers gauge). */

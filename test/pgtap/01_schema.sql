@@ -13,7 +13,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS taskdb;
 
-SELECT plan(320);
+SELECT plan(322);
 
 --
 -- The extension
@@ -31,8 +31,8 @@ SELECT has_schema('taskdb');
 SELECT tables_are('taskdb', ARRAY['tasks', 'runs', 'gates', 'artifacts', 'task_status', 'events', 'events_archive',
                                   'reports', 'report_clock', 'signing_key'],
                   'schema taskdb has exactly the tables tasks, runs, gates, artifacts, task_status, events, events_archive, reports, report_clock, signing_key');
-SELECT views_are('taskdb', ARRAY['task_status_derived', 'task_status_derived_mv', 'event_history'],
-                 'schema taskdb has exactly the views task_status_derived, task_status_derived_mv and event_history');
+SELECT views_are('taskdb', ARRAY['task_status_derived', 'task_status_derived_mv', 'event_history', 'stat'],
+                 'schema taskdb has exactly the views task_status_derived, task_status_derived_mv, event_history and stat');
 SELECT sequences_are('taskdb', ARRAY['events_id_seq'], 'the only sequence is events_id_seq');
 SELECT is(pg_get_serial_sequence('taskdb.events', 'id'), 'taskdb.events_id_seq',
           'events_id_seq is OWNED BY events.id');
@@ -373,7 +373,7 @@ SELECT functions_are('taskdb', ARRAY[
     'set_gate_status', 'system_stats', 'rebuild_status', 'record_events', 'refuse_event_change',
     'sha256', 'create_artifact', 'publish_report', 'verify_provenance', 'debug_provenance',
     'set_signing_key', 'report_signature_valid', 'doctor', 'archive_event_blocks', 'archive_events',
-    'metrics', 'metrics_reset', 'count_doctor_checks']);
+    'metrics', 'metrics_reset', 'count_doctor_checks', 'metric_samples', 'metrics_histogram']);
 -- One row per function: (signature, language, return type, volatility, strict, parallel).
 -- volatility i/s/v = immutable/stable/volatile; parallel s/r/u = safe/restricted/unsafe.
 CREATE TEMP TABLE expected_functions (sig text, lang name, ret text, vol "char", strict boolean, par "char")
@@ -421,7 +421,9 @@ INSERT INTO expected_functions VALUES
     -- metrics: shared-memory atomics, readable from any process
     ('taskdb.metrics()', 'c', 'text', 'v', false, 's'),
     ('taskdb.metrics_reset()', 'c', 'void', 'v', false, 'u'),
-    ('taskdb.count_doctor_checks(integer,integer,integer,bigint)', 'c', 'void', 'v', false, 's');
+    ('taskdb.count_doctor_checks(integer,integer,integer,bigint)', 'c', 'void', 'v', false, 's'),
+    ('taskdb.metric_samples()', 'c', 'record', 'v', false, 's'),
+    ('taskdb.metrics_histogram(text)', 'c', 'record', 'v', true, 's');
 SELECT is(ROW(l.lanname, p.prorettype::regtype::text, p.provolatile, p.proisstrict, p.proparallel),
           ROW(e.lang, e.ret, e.vol, e.strict, e.par),
           format('%s: language %s, returns %s, volatility %s, strict %s, parallel %s',
