@@ -1006,7 +1006,7 @@ CREATE FUNCTION @extschema@.metrics_histogram(name text,
 AS 'MODULE_PATHNAME', 'metrics_histogram'
 LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.metrics_histogram(text) IS
-'One latency histogram as postgres_exporter''s HISTOGRAM usage reads it: bucket upper bounds in ms (the last is Infinity), cumulative counts, sum (ms) and count. name: status_derived_read_latency_ms, provenance_verification_latency_ms or summary_flush_latency_ms.';
+'One latency histogram as postgres_exporter''s HISTOGRAM usage reads it: bucket upper bounds in ms (the last is Infinity), cumulative counts, sum (ms) and count. name: status_derived_read_latency_ms, provenance_verification_latency_ms or status_flush_latency_ms.';
 
 CREATE FUNCTION @extschema@.count_doctor_checks(passed integer, warned integer, failed integer, orphans bigint)
 RETURNS void

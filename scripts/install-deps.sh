@@ -12,6 +12,7 @@ packages=(
 	libtap-parser-sourcehandler-pgtap-perl
 	libipc-run-perl
 	libssl-dev
+	prometheus
 )
 
 missing=()
@@ -27,4 +28,17 @@ sudo=
 echo "installing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Install without starting services: the tests run their own throwaway
+# clusters and call promtool only; a packaged Prometheus server would
+# otherwise start listening on every interface.
+policy=/usr/sbin/policy-rc.d
+made_policy=
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+	$sudo chmod 755 "$policy"
+	made_policy=1
+fi
+status=0
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || status=$?
+[ -n "$made_policy" ] && $sudo rm -f "$policy"
+exit $status

@@ -33,7 +33,7 @@ SELECT count(*) FROM taskdb.verify_provenance(:'rep');
 SELECT taskdb.set_run_status(:'r', 'failed') IS NOT NULL AS changed;
 SELECT count(*) FROM taskdb.debug_provenance(:'rep');
 SELECT metric('taskdb_status_derived_read_latency_ms_count') AS reads,
-       metric('taskdb_summary_flush_latency_ms_count') AS flushes,
+       metric('taskdb_status_flush_latency_ms_count') AS flushes,
        metric('taskdb_provenance_verifications_total{status="pass"}') AS verified_pass,
        metric('taskdb_provenance_verifications_total{status="fail"}') AS verified_fail,
        metric('taskdb_provenance_verification_latency_ms_count') AS verifications_timed;

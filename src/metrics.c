@@ -331,7 +331,7 @@ build_exposition(StringInfo buf)
 	expose_histogram(buf, "taskdb_provenance_verification_latency_ms",
 					 "Latency of provenance verifications, in milliseconds.",
 					 &taskdb_metrics->verify_latency);
-	expose_histogram(buf, "taskdb_summary_flush_latency_ms",
+	expose_histogram(buf, "taskdb_status_flush_latency_ms",
 					 "Latency of the commit-time flush of status_derived deltas into task_status, in milliseconds.",
 					 &taskdb_metrics->flush_latency);
 	expose_counter(buf, "taskdb_concurrent_writers_total",
@@ -435,13 +435,13 @@ metrics_histogram(PG_FUNCTION_ARGS)
 		h = &taskdb_metrics->read_latency;
 	else if (strcmp(bare, "provenance_verification_latency_ms") == 0)
 		h = &taskdb_metrics->verify_latency;
-	else if (strcmp(bare, "summary_flush_latency_ms") == 0)
+	else if (strcmp(bare, "status_flush_latency_ms") == 0)
 		h = &taskdb_metrics->flush_latency;
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("taskdb has no histogram \"%s\"", name),
-				 errhint("The histograms are status_derived_read_latency_ms, provenance_verification_latency_ms and summary_flush_latency_ms.")));
+				 errhint("The histograms are status_derived_read_latency_ms, provenance_verification_latency_ms and status_flush_latency_ms.")));
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
