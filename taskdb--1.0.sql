@@ -323,6 +323,16 @@ COMMENT ON TABLE @extschema@.signing_key IS 'Secret HMAC-SHA-256 key(s) for prov
 COMMENT ON COLUMN @extschema@.signing_key.key IS 'The key (at least 32 bytes).';
 COMMENT ON COLUMN @extschema@.signing_key.created_at IS 'When the key was set; the oldest key signs.';
 
+/* The unique indexes behind the primary keys. */
+COMMENT ON INDEX @extschema@.tasks_pkey IS 'Primary key of tasks: reading and locking one task by id.';
+COMMENT ON INDEX @extschema@.runs_pkey IS 'Primary key of runs; gates find their run through it.';
+COMMENT ON INDEX @extschema@.gates_pkey IS 'Primary key of gates.';
+COMMENT ON INDEX @extschema@.artifacts_pkey IS 'Primary key of artifacts.';
+COMMENT ON INDEX @extschema@.task_status_pkey IS 'The status_derived read: one probe of this index per task.';
+COMMENT ON INDEX @extschema@.reports_pkey IS 'Primary key of reports (report_id).';
+COMMENT ON INDEX @extschema@.reports_verification_snapshot_ts_key IS 'Enforces unique verification_snapshot_ts.';
+COMMENT ON INDEX @extschema@.report_clock_pkey IS 'Keeps report_clock to its single row.';
+
 /*
  * pg_dump keeps the data tables, the reports and the signing key (so
  * restored reports still verify).  task_status is rebuilt by the triggers on
