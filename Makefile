@@ -16,6 +16,9 @@ REGRESS_OPTS = --inputdir=.
 ISOLATION = $(patsubst specs/%.spec,%,$(sort $(wildcard specs/*.spec)))
 ISOLATION_OPTS = --inputdir=.
 TAP_TESTS = 1
+# Perl TAP tests start clusters of their own; initdb refuses root, so as
+# root run them with scripts/prove.sh (the suite does).
+PROVE_TESTS = $(wildcard test/t/*.pl)
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)

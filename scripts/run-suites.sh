@@ -41,13 +41,13 @@ run_step() {
 }
 
 echo "=== pg_regress (sql/)"
-make -s installcheck ISOLATION= >"$log/regress.out" 2>&1
+make -s installcheck ISOLATION= TAP_TESTS= >"$log/regress.out" 2>&1
 cat "$log/regress.out"
 count_regress "$log/regress.out"
 [ -f regression.diffs ] && cat regression.diffs
 
 echo "=== isolation (specs/)"
-make -s installcheck REGRESS= >"$log/iso.out" 2>&1
+make -s installcheck REGRESS= TAP_TESTS= >"$log/iso.out" 2>&1
 cat "$log/iso.out"
 count_regress "$log/iso.out"
 [ -f output_iso/regression.diffs ] && cat output_iso/regression.diffs
@@ -65,6 +65,12 @@ for f in test/pgtap/*.sql; do
 		cat "$log/tap.out"
 		echo "not ok - $f"
 	fi
+done
+
+echo "=== Perl TAP (test/t/): clusters of their own"
+for t in test/t/*.pl; do
+	[ -e "$t" ] || continue
+	run_step "$t" scripts/prove.sh "$t"
 done
 
 for t in test/scripts/*.sh test/differential/run.sh; do

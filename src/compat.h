@@ -85,6 +85,23 @@ taskdb_init_materialized_srf_common(FunctionCallInfo fcinfo, bool scalar)
 	 ExecInsertIndexTuples((slot), (estate), false, NULL, NIL))
 #endif
 
+/*
+ * A WaitEventSet that belongs to no resource owner: 17 takes the owner,
+ * earlier versions a memory context.  Callers free it with FreeWaitEventSet.
+ */
+#include "storage/latch.h"
+#if PG_VERSION_NUM >= 170000
+#define taskdb_create_wait_event_set(nevents) CreateWaitEventSet(NULL, (nevents))
+#else
+#define taskdb_create_wait_event_set(nevents) CreateWaitEventSet(CurrentMemoryContext, (nevents))
+#endif
+
+/* PG 15 renamed EmitWarningsOnPlaceholders. */
+#include "utils/guc.h"
+#if PG_VERSION_NUM < 150000
+#define MarkGUCPrefixReserved(prefix) EmitWarningsOnPlaceholders(prefix)
+#endif
+
 /* PG 14 made string keys of dynahash tables explicit. */
 #ifndef HASH_STRINGS
 #define HASH_STRINGS 0

@@ -311,9 +311,13 @@ expose_counter(StringInfo buf, const char *name, const char *help, const char *t
 	appendStringInfo(buf, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* The exposition text, built once for metrics() and metric_samples(). */
-static void
-build_exposition(StringInfo buf)
+/*
+ * The exposition text, for metrics(), metric_samples() and the /metrics
+ * endpoint (metrics_http.c).  Reads shared memory only: no catalog access,
+ * no transaction, so the HTTP worker can call it.  Call only when preloaded.
+ */
+void
+metrics_build_exposition(StringInfo buf)
 {
 	static const char *const doctor_status[3] = {"pass", "warn", "fail"};
 	int			i;
@@ -365,7 +369,7 @@ metrics(PG_FUNCTION_ARGS)
 
 	require_metrics("taskdb.metrics()");
 	initStringInfo(&buf);
-	build_exposition(&buf);
+	metrics_build_exposition(&buf);
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
 }
 
@@ -385,7 +389,7 @@ metric_samples(PG_FUNCTION_ARGS)
 	require_metrics("taskdb.stat");
 	taskdb_init_materialized_srf(fcinfo);
 	initStringInfo(&buf);
-	build_exposition(&buf);
+	metrics_build_exposition(&buf);
 	for (line = strtok_r(buf.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
 	{
 		char	   *space = strrchr(line, ' ');

@@ -6,7 +6,8 @@
  * taskdb works with or without shared_preload_libraries: everything it needs
  * per backend (transaction callbacks for status maintenance) is set up the
  * first time the library is loaded in that backend.  Only the metrics need
- * preloading: their shared memory is requested at server start (metrics.c).
+ * preloading: their shared memory is requested at server start (metrics.c),
+ * and so does the /metrics endpoint's background worker (metrics_http.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -19,6 +20,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
@@ -30,8 +32,25 @@ PG_MODULE_MAGIC;
 void
 _PG_init(void)
 {
+	DefineCustomIntVariable("taskdb.metrics_port",
+							"TCP port of taskdb's /metrics endpoint; 0 turns it off.",
+							"Needs taskdb in shared_preload_libraries; read at server start.",
+							&taskdb_metrics_port,
+							0, 0, 65535,
+							PGC_POSTMASTER, 0,
+							NULL, NULL, NULL);
+	DefineCustomStringVariable("taskdb.metrics_listen_address",
+							   "Address the /metrics endpoint listens on.",
+							   "A host name or IP address; \"*\" means every address.  Read at server start.",
+							   &taskdb_metrics_listen_address,
+							   "127.0.0.1",
+							   PGC_POSTMASTER, 0,
+							   NULL, NULL, NULL);
+	MarkGUCPrefixReserved("taskdb");
+
 	status_register_callbacks();
 	metrics_init();
+	metrics_http_register();
 }
 
 /*

@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "executor/spi.h"
+#include "lib/stringinfo.h"
 #include "portability/instr_time.h"
 #include "utils/uuid.h"
 
@@ -67,6 +68,13 @@ extern void metrics_observe(TaskdbTimer which, instr_time start);
 extern void metrics_count_verification(bool passed);
 extern void metrics_count_archived(int64 n);
 extern void metrics_writer_begin(void);
+extern void metrics_build_exposition(StringInfo buf);
+
+/* metrics_http.c */
+extern int	taskdb_metrics_port;
+extern char *taskdb_metrics_listen_address;
+extern void metrics_http_register(void);
+extern PGDLLEXPORT void taskdb_metrics_http_main(Datum main_arg);
 
 /* hash.c */
 #define SHA256_HEX_LEN 64

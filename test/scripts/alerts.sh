@@ -14,6 +14,7 @@ trap 'rm -rf "$work"' EXIT
 
 promtool check rules config/prometheus-alerts.yml
 promtool test rules config/tests/alerts.test.yml
+promtool check config config/prometheus.yml
 
 psql -X -q -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" \
 	-c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" postgres
