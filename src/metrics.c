@@ -205,6 +205,16 @@ histogram_observe(Histogram *h, instr_time start)
 	pg_atomic_fetch_add_u64(&h->sum_ns, (uint64) (ms * 1e6));
 }
 
+/* Start a timing: reads the clock only when the metrics are collected. */
+void
+metrics_timer_start(instr_time *start)
+{
+	if (taskdb_metrics != NULL)
+		INSTR_TIME_SET_CURRENT(*start);
+	else
+		INSTR_TIME_SET_ZERO(*start);
+}
+
 void
 metrics_observe(TaskdbTimer which, instr_time start)
 {

@@ -1549,7 +1549,7 @@ timed_verification(Jsonb *report)
 	instr_time	start;
 	Verification *ver;
 
-	INSTR_TIME_SET_CURRENT(start);
+	metrics_timer_start(&start);
 	ver = verify_report(report);
 	metrics_observe(TIMER_VERIFICATION, start);
 	metrics_count_verification(ver->failures == 0);

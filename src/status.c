@@ -652,7 +652,7 @@ status_flush(void)
 	}
 	if (n == 0 && nreborn == 0)
 		return;
-	INSTR_TIME_SET_CURRENT(start);
+	metrics_timer_start(&start);
 	qsort(entries, n, sizeof(DeltaEntry *), delta_entry_cmp);
 
 	taskdb_become_owner("task_status", &st, true);
@@ -1002,7 +1002,7 @@ status_derived(PG_FUNCTION_ARGS)
 	text	   *result = NULL;
 	instr_time	start;
 
-	INSTR_TIME_SET_CURRENT(start);
+	metrics_timer_start(&start);
 	if (acl != ACLCHECK_OK)
 		aclcheck_error(acl, OBJECT_TABLE, "task_status");
 

@@ -32,21 +32,29 @@ PG_MODULE_MAGIC;
 void
 _PG_init(void)
 {
-	DefineCustomIntVariable("taskdb.metrics_port",
-							"TCP port of taskdb's /metrics endpoint; 0 turns it off.",
-							"Needs taskdb in shared_preload_libraries; read at server start.",
-							&taskdb_metrics_port,
-							0, 0, 65535,
-							PGC_POSTMASTER, 0,
-							NULL, NULL, NULL);
-	DefineCustomStringVariable("taskdb.metrics_listen_address",
-							   "Address the /metrics endpoint listens on.",
-							   "A host name or IP address; \"*\" means every address.  Read at server start.",
-							   &taskdb_metrics_listen_address,
-							   "127.0.0.1",
-							   PGC_POSTMASTER, 0,
-							   NULL, NULL, NULL);
-	MarkGUCPrefixReserved("taskdb");
+	/*
+	 * The endpoint's settings are read at server start, so they exist only
+	 * when taskdb is preloaded: a PGC_POSTMASTER variable cannot be created
+	 * by a backend loading the library later (it would be a FATAL error).
+	 */
+	if (process_shared_preload_libraries_in_progress)
+	{
+		DefineCustomIntVariable("taskdb.metrics_port",
+								"TCP port of taskdb's /metrics endpoint; 0 turns it off.",
+								"Needs taskdb in shared_preload_libraries; read at server start.",
+								&taskdb_metrics_port,
+								0, 0, 65535,
+								PGC_POSTMASTER, 0,
+								NULL, NULL, NULL);
+		DefineCustomStringVariable("taskdb.metrics_listen_address",
+								   "Address the /metrics endpoint listens on.",
+								   "A host name or IP address; \"*\" means every address.  Read at server start.",
+								   &taskdb_metrics_listen_address,
+								   "127.0.0.1",
+								   PGC_POSTMASTER, 0,
+								   NULL, NULL, NULL);
+		MarkGUCPrefixReserved("taskdb");
+	}
 
 	status_register_callbacks();
 	metrics_init();

@@ -64,6 +64,7 @@ typedef enum TaskdbTimer
 	TIMER_SUMMARY_FLUSH
 } TaskdbTimer;
 extern void metrics_init(void);
+extern void metrics_timer_start(instr_time *start);
 extern void metrics_observe(TaskdbTimer which, instr_time start);
 extern void metrics_count_verification(bool passed);
 extern void metrics_count_archived(int64 n);

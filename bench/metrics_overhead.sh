@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# bench/metrics_overhead.sh — what collecting metrics costs on the read and
+# insert paths: the same cluster, the same data, restarted with and without
+# shared_preload_libraries = 'taskdb' in alternating order, in one run.
+#
+# Without preloading, taskdb does not read the clock nor touch shared memory
+# on these paths; with it, each status_derived() read and each commit-time
+# flush takes two clock readings and three atomic additions, and each
+# writing transaction two more on the writers gauge.  The /metrics worker is
+# not started (taskdb.metrics_port = 0), as it costs nothing between scrapes.
+#
+# Environment:
+#   BENCH_PORT     port of the private cluster            (default 55436)
+#   BENCH_SECONDS  length of each pgbench measurement, s  (default 20)
+#   BENCH_ROUNDS   rounds; each measures both sides        (default 3)
+# Commits are asynchronous (synchronous_commit = off) so that the WAL flush,
+# milliseconds that vary by more than the microseconds measured here, does
+# not drown them; fsync stays on.  Needs `make install` first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+B=$PWD/bench
+mkdir -p "$B/out"
+pg_config=${PG_CONFIG:-pg_config}
+bindir=$("$pg_config" --bindir)
+port=${BENCH_PORT:-55436}
+secs=${BENCH_SECONDS:-20}
+rounds=${BENCH_ROUNDS:-3}
+if [ ! -f "$("$pg_config" --sharedir)/extension/taskdb.control" ]; then
+	echo "bench/metrics_overhead.sh: taskdb is not installed; run 'make install' first" >&2
+	exit 2
+fi
+
+dir=$(mktemp -d /tmp/taskdb-bench-metrics.XXXXXX)
+chmod 755 "$dir"
+as_pg=()
+if [ "$(id -u)" -eq 0 ]; then
+	chown postgres "$dir"
+	as_pg=(runuser -u postgres --)
+fi
+stop() { "${as_pg[@]}" "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true; }
+trap 'stop; rm -rf "$dir"' EXIT
+log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
+export PGHOST=$dir PGPORT=$port PGUSER=postgres PGDATABASE=postgres
+q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+
+"${as_pg[@]}" "$bindir/initdb" -D "$dir/data" -A trust -U postgres >/dev/null
+cat >>"$dir/data/postgresql.conf" <<EOF
+port = $port
+listen_addresses = ''
+unix_socket_directories = '$dir'
+shared_buffers = 1GB
+fsync = on
+synchronous_commit = off
+max_wal_size = 16GB
+checkpoint_timeout = 1h
+jit = off
+EOF
+start() {
+	"${as_pg[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
+		-o "-c shared_preload_libraries='$1'" start >/dev/null
+}
+
+start taskdb
+log "loading 10k tasks, 100k runs, 300k gates"
+q -f "$B/lib/setup.sql" >/dev/null
+q -v ntasks=10000 -v nruns=100000 -v ngates=300000 -f "$B/lib/load.sql" >/dev/null
+q -c "VACUUM ANALYZE" -c CHECKPOINT
+stop
+
+# mean latency (ms) of one pgbench run
+measure() {
+	pgbench -n -M prepared -c 1 -j 1 -T "$2" -D ntasks=10000 -f "$B/pgbench/$1" >"$dir/pgbench.out" 2>&1 ||
+		{ cat "$dir/pgbench.out" >&2; exit 1; }
+	cat "$dir/pgbench.out" |
+		awk '/^latency average/ { print $4 }'
+}
+
+declare -A lat
+for r in $(seq 1 "$rounds"); do
+	if [ $((r % 2)) -eq 1 ]; then order="taskdb none"; else order="none taskdb"; fi
+	for side in $order; do
+		if [ "$side" = taskdb ]; then start taskdb; else start ''; fi
+		[ "$(q -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'taskdb metrics'")" = 0 ]
+		measure read_status_derived.sql 3 >/dev/null		# warm the caches
+		q -c CHECKPOINT
+		lat[read.$side.$r]=$(measure read_status_derived.sql "$secs")
+		q -c CHECKPOINT
+		lat[insert.$side.$r]=$(measure insert_run.taskdb.sql "$secs")
+		log "round $r, preload=${side}: read ${lat[read.$side.$r]} ms, insert ${lat[insert.$side.$r]} ms"
+		stop
+	done
+done
+
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+{
+	echo "taskdb metrics overhead — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs," \
+		"$("$bindir/postgres" --version | awk '{ print $3 }'), git $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+	echo "10k tasks / 100k runs / 300k gates; pgbench 1 client, prepared, ${secs} s per measurement, $rounds rounds" \
+		"(sides alternate: with, without; without, with; ...); synchronous_commit = off, fsync = on"
+	echo
+	printf '%-36s | %12s | %12s | %7s | %8s | %s\n' "path (mean latency, ms)" "preloaded" "not loaded" ratio target "per-round ratios"
+	printf -- '%.0s-' {1..110}; echo
+	for path in read insert; do
+		with=() without=() ratios=""
+		for r in $(seq 1 "$rounds"); do
+			with+=("${lat[$path.taskdb.$r]}")
+			without+=("${lat[$path.none.$r]}")
+			ratios+=$(awk -v a="${lat[$path.taskdb.$r]}" -v b="${lat[$path.none.$r]}" 'BEGIN { printf " %.3f", a / b }')
+		done
+		w=$(median "${with[@]}")
+		n=$(median "${without[@]}")
+		case $path in
+			read) label="status_derived() read" ;;
+			insert) label="INSERT 1 run (summary + history)" ;;
+		esac
+		printf '%-36s | %12.4f | %12.4f | %7.3f | %8s |%s\n' "$label" "$w" "$n" \
+			"$(awk -v a="$w" -v b="$n" 'BEGIN { print a / b }')" "<= 1.02" "$ratios"
+	done
+} | tee "$B/out/metrics-overhead.txt"
