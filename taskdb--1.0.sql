@@ -982,6 +982,249 @@ COMMENT ON PROCEDURE @extschema@.archive_events(interval, integer, bigint) IS
 'Moves events older than older_than from taskdb.events to taskdb.events_archive, batch_blocks blocks of the table per transaction (CALL it outside a transaction block); returns how many it moved. Verification still explains changes through the archive.';
 
 /* ------------------------------------------------------------------------
+ * Whole-database hash and synthetic load (src/export_hash.c)
+ * ------------------------------------------------------------------------ */
+
+CREATE FUNCTION @extschema@.export_hash()
+RETURNS text
+LANGUAGE c STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+SET TimeZone = 'UTC'
+SET DateStyle = 'ISO, YMD'
+SET IntervalStyle = 'postgres'
+SET bytea_output = 'hex'
+SET extra_float_digits = 1
+AS 'MODULE_PATHNAME', 'export_hash';
+COMMENT ON FUNCTION @extschema@.export_hash() IS
+'sha256:<hex> over all of taskdb''s data in canonical form: tasks, runs, gates, artifacts, reports and task_status (without calculated_at), each in primary-key order. Independent of physical order, VACUUM and session settings; equal on a restored dump; the event history, the signing key and report_clock are not included.';
+
+/*
+ * The plan's synthetic dataset, written through the normal path (every
+ * trigger on: status maintenance and event history).  Deterministic: ids
+ * are md5 of (seed, kind, number), times count from 2026-01-01 UTC, and every
+ * choice is hashint8extended(number, seed), which PostgreSQL keeps stable
+ * across platforms and versions (hash partitioning depends on it).  The
+ * life of every row is replayed: runs are inserted queued and then started,
+ * given their tool calls and finished (4 events); gates inserted pending and
+ * then decided (2); tasks inserted and then closed (2); artifacts inserted
+ * (1).  At the plan's size, 100k tasks x 10 runs x 3 gates and 500k
+ * artifacts, that is 10.7M events.  The work is done in chunks of tasks,
+ * with a NOTICE after each.  (OPERATOR(pg_catalog.x) gives every operator
+ * the same precedence, left to right: hence the parentheses.)
+ */
+CREATE FUNCTION @extschema@.generate_synthetic(
+    tasks integer,
+    runs_per_task integer DEFAULT 10,
+    gates_per_run integer DEFAULT 3,
+    artifacts integer DEFAULT NULL,
+    seed integer DEFAULT 42,
+    OUT tasks_created bigint,
+    OUT runs_created bigint,
+    OUT gates_created bigint,
+    OUT artifacts_created bigint,
+    OUT events_written bigint)
+RETURNS record
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ntasks constant bigint := tasks;
+    rpt constant bigint := runs_per_task;
+    gpr constant bigint := gates_per_run;
+    nart bigint := artifacts;
+    chunk bigint;
+    lo bigint;
+    hi bigint;
+    n bigint;
+    t0 timestamptz := pg_catalog.clock_timestamp();
+    base constant timestamptz := '2026-01-01 00:00:00+00';
+    prefix constant text := 'taskdb-synthetic:' OPERATOR(pg_catalog.||) seed::text OPERATOR(pg_catalog.||) ':';
+BEGIN
+    IF ntasks OPERATOR(pg_catalog.<) 0 OR rpt OPERATOR(pg_catalog.<) 0 OR gpr OPERATOR(pg_catalog.<) 0
+       OR nart OPERATOR(pg_catalog.<) 0 THEN
+        RAISE EXCEPTION 'generate_synthetic: counts must not be negative: tasks %, runs_per_task %, gates_per_run %, artifacts %',
+            ntasks, rpt, gpr, nart
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'The plan''s dataset is generate_synthetic(100000, 10, 3, 500000).';
+    END IF;
+    nart := COALESCE(nart, ntasks OPERATOR(pg_catalog.*) 5);
+    IF nart OPERATOR(pg_catalog.>) 0 AND ntasks OPERATOR(pg_catalog.=) 0 THEN
+        RAISE EXCEPTION 'generate_synthetic: % artifacts need at least one task', nart
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Every artifact belongs to a task; ask for tasks too, or for 0 artifacts.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM @extschema@.tasks t
+                WHERE t.id OPERATOR(pg_catalog.=) pg_catalog.md5(prefix OPERATOR(pg_catalog.||) 'task:1')::uuid) THEN
+        RAISE EXCEPTION 'generate_synthetic: the dataset of seed % is already loaded', seed
+            USING ERRCODE = 'unique_violation',
+                  HINT = 'Ids are derived from the seed: use another seed, or delete the tasks first.';
+    END IF;
+
+    tasks_created := 0; runs_created := 0; gates_created := 0;
+    artifacts_created := 0; events_written := 0;
+    chunk := GREATEST(1, LEAST(5000, (ntasks OPERATOR(pg_catalog.+) 19) OPERATOR(pg_catalog./) 20));
+    lo := 1;
+    WHILE lo OPERATOR(pg_catalog.<=) ntasks LOOP
+        hi := LEAST(ntasks, lo OPERATOR(pg_catalog.+) chunk OPERATOR(pg_catalog.-) 1);
+
+        INSERT INTO @extschema@.tasks (id, title, description, status, priority, policy_version,
+                                       feature, owner, created_at, updated_at, dependencies, metadata)
+        SELECT pg_catalog.md5(prefix OPERATOR(pg_catalog.||) 'task:' OPERATOR(pg_catalog.||) i)::uuid,
+               'Synthetic task ' OPERATOR(pg_catalog.||) i,
+               'Generated by taskdb.generate_synthetic, seed ' OPERATOR(pg_catalog.||) seed,
+               'pending',
+               (ARRAY['critical','high','medium','low'])[1 OPERATOR(pg_catalog.+)
+                   (pg_catalog.hashint8extended(i, seed) OPERATOR(pg_catalog.&) 3)::int],
+               '1.1.0',
+               'feature-' OPERATOR(pg_catalog.||) (i OPERATOR(pg_catalog.%) 40),
+               'owner-' OPERATOR(pg_catalog.||) (i OPERATOR(pg_catalog.%) 25),
+               base OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => i),
+               base OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => i),
+               CASE WHEN i OPERATOR(pg_catalog.>) 1 AND i OPERATOR(pg_catalog.%) 10 OPERATOR(pg_catalog.=) 0
+                    THEN pg_catalog.jsonb_build_array(pg_catalog.md5(prefix OPERATOR(pg_catalog.||) 'task:'
+                             OPERATOR(pg_catalog.||) (i OPERATOR(pg_catalog.-) 1))::uuid) END,
+               pg_catalog.jsonb_build_object('synthetic', true, 'seed', seed, 'n', i)
+          FROM pg_catalog.generate_series(lo, hi) AS i;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        tasks_created := tasks_created OPERATOR(pg_catalog.+) n;
+        events_written := events_written OPERATOR(pg_catalog.+) n;
+
+        /* r: the run's number; its fate f in 0..999 decides what happens to it. */
+        IF pg_catalog.to_regclass('pg_temp.taskdb_synthetic_runs') IS NULL THEN
+            CREATE TEMP TABLE taskdb_synthetic_runs
+                (id uuid PRIMARY KEY, r bigint, t bigint, f int) ON COMMIT DROP;
+        END IF;
+        TRUNCATE taskdb_synthetic_runs;
+        INSERT INTO taskdb_synthetic_runs
+        SELECT pg_catalog.md5(prefix OPERATOR(pg_catalog.||) 'run:' OPERATOR(pg_catalog.||) r)::uuid, r, t,
+               pg_catalog.abs(pg_catalog.hashint8extended(r, seed OPERATOR(pg_catalog.+) 1) OPERATOR(pg_catalog.%) 1000)::int
+          FROM pg_catalog.generate_series(lo, hi) AS t,
+               LATERAL pg_catalog.generate_series((t OPERATOR(pg_catalog.-) 1) OPERATOR(pg_catalog.*) rpt OPERATOR(pg_catalog.+) 1,
+                                                  t OPERATOR(pg_catalog.*) rpt) AS r;
+        ANALYZE taskdb_synthetic_runs;
+
+        INSERT INTO @extschema@.runs (id, task_id, status, created_at, updated_at)
+        SELECT s.id, pg_catalog.md5(prefix OPERATOR(pg_catalog.||) 'task:' OPERATOR(pg_catalog.||) s.t)::uuid,
+               'queued',
+               base OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => s.r),
+               base OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => s.r)
+          FROM taskdb_synthetic_runs s ORDER BY s.r;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        runs_created := runs_created OPERATOR(pg_catalog.+) n;
+        events_written := events_written OPERATOR(pg_catalog.+) n;
+
+        INSERT INTO @extschema@.gates (id, run_id, name, type, status, created_at)
+        SELECT pg_catalog.md5(prefix OPERATOR(pg_catalog.||) 'gate:' OPERATOR(pg_catalog.||)
+                   ((s.r OPERATOR(pg_catalog.-) 1) OPERATOR(pg_catalog.*) gpr OPERATOR(pg_catalog.+) g))::uuid,
+               s.id,
+               'gate-' OPERATOR(pg_catalog.||) g,
+               (ARRAY['lint','policy','security','quality','truth'])[1 OPERATOR(pg_catalog.+)
+                   ((g OPERATOR(pg_catalog.-) 1) OPERATOR(pg_catalog.%) 5)::int],
+               'pending',
+               base OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => s.r, mins => g::int)
+          FROM taskdb_synthetic_runs s, pg_catalog.generate_series(1, gpr) AS g
+         ORDER BY s.r, g;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        gates_created := gates_created OPERATOR(pg_catalog.+) n;
+        events_written := events_written OPERATOR(pg_catalog.+) n;
+
+        /* 0.5 % of the runs stay queued; the rest start. */
+        UPDATE @extschema@.runs x
+           SET status = 'running',
+               started_at = base OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => s.r, mins => 1),
+               updated_at = base OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => s.r, mins => 1)
+          FROM taskdb_synthetic_runs s
+         WHERE x.id OPERATOR(pg_catalog.=) s.id AND s.f OPERATOR(pg_catalog.>=) 5;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        events_written := events_written OPERATOR(pg_catalog.+) n;
+
+        UPDATE @extschema@.runs x
+           SET tool_calls = pg_catalog.jsonb_build_array(
+                   pg_catalog.jsonb_build_object('tool', 'bash', 'calls', s.r OPERATOR(pg_catalog.%) 7),
+                   pg_catalog.jsonb_build_object('tool', 'edit', 'calls', s.r OPERATOR(pg_catalog.%) 5)),
+               updated_at = base OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => s.r, mins => 2)
+          FROM taskdb_synthetic_runs s
+         WHERE x.id OPERATOR(pg_catalog.=) s.id AND s.f OPERATOR(pg_catalog.>=) 5;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        events_written := events_written OPERATOR(pg_catalog.+) n;
+
+        /* 1.5 % stay running, 1 % fail, 2 % are cancelled, 95 % complete. */
+        UPDATE @extschema@.runs x
+           SET status = CASE WHEN s.f OPERATOR(pg_catalog.<) 30 THEN 'failed'
+                             WHEN s.f OPERATOR(pg_catalog.<) 50 THEN 'cancelled'
+                             ELSE 'completed' END,
+               metrics = pg_catalog.jsonb_build_object('duration_ms', 1000 OPERATOR(pg_catalog.+) (s.f OPERATOR(pg_catalog.*) 37)),
+               finished_at = base OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => s.r, mins => 3),
+               updated_at = base OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => s.r, mins => 3)
+          FROM taskdb_synthetic_runs s
+         WHERE x.id OPERATOR(pg_catalog.=) s.id AND s.f OPERATOR(pg_catalog.>=) 20;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        events_written := events_written OPERATOR(pg_catalog.+) n;
+
+        /* Gates of runs that started are decided: 0.5 % fail, 4 % are skipped. */
+        UPDATE @extschema@.gates y
+           SET status = CASE WHEN v.h OPERATOR(pg_catalog.<) 5 THEN 'fail'
+                             WHEN v.h OPERATOR(pg_catalog.<) 45 THEN 'skipped'
+                             ELSE 'pass' END,
+               checks = pg_catalog.jsonb_build_object('passed', v.h OPERATOR(pg_catalog.>=) 5, 'score', v.h)
+          FROM (SELECT pg_catalog.md5(prefix OPERATOR(pg_catalog.||) 'gate:' OPERATOR(pg_catalog.||) gn)::uuid AS id,
+                       pg_catalog.abs(pg_catalog.hashint8extended(gn, seed OPERATOR(pg_catalog.+) 2)
+                                      OPERATOR(pg_catalog.%) 1000)::int AS h
+                  FROM taskdb_synthetic_runs s,
+                       LATERAL pg_catalog.generate_series((s.r OPERATOR(pg_catalog.-) 1) OPERATOR(pg_catalog.*) gpr OPERATOR(pg_catalog.+) 1,
+                                                          s.r OPERATOR(pg_catalog.*) gpr) AS gn
+                 WHERE s.f OPERATOR(pg_catalog.>=) 5) v
+         WHERE y.id OPERATOR(pg_catalog.=) v.id;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        events_written := events_written OPERATOR(pg_catalog.+) n;
+
+        /* The tasks are closed: stored status by their number. */
+        UPDATE @extschema@.tasks x
+           SET status = CASE WHEN pg_catalog.hashint8extended(i, seed OPERATOR(pg_catalog.+) 3) OPERATOR(pg_catalog.%) 10
+                                  OPERATOR(pg_catalog.=) 0 THEN 'in_progress'
+                             ELSE 'completed' END,
+               updated_at = base OPERATOR(pg_catalog.+) pg_catalog.make_interval(days => 1, secs => i),
+               completed_at = CASE WHEN pg_catalog.hashint8extended(i, seed OPERATOR(pg_catalog.+) 3) OPERATOR(pg_catalog.%) 10
+                                        OPERATOR(pg_catalog.=) 0 THEN NULL
+                                   ELSE base OPERATOR(pg_catalog.+) pg_catalog.make_interval(days => 1, secs => i) END
+          FROM pg_catalog.generate_series(lo, hi) AS i
+         WHERE x.id OPERATOR(pg_catalog.=) pg_catalog.md5(prefix OPERATOR(pg_catalog.||) 'task:' OPERATOR(pg_catalog.||) i)::uuid;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        events_written := events_written OPERATOR(pg_catalog.+) n;
+
+        /* Artifacts j = t, t + ntasks, t + 2 ntasks, ... of each task t, on one of its runs. */
+        INSERT INTO @extschema@.artifacts (id, task_id, run_id, path, sha256, size_bytes, media_type, created_at)
+        SELECT pg_catalog.md5(prefix OPERATOR(pg_catalog.||) 'artifact:' OPERATOR(pg_catalog.||) j)::uuid,
+               pg_catalog.md5(prefix OPERATOR(pg_catalog.||) 'task:' OPERATOR(pg_catalog.||) t)::uuid,
+               CASE WHEN rpt OPERATOR(pg_catalog.>) 0 THEN
+                   pg_catalog.md5(prefix OPERATOR(pg_catalog.||) 'run:' OPERATOR(pg_catalog.||)
+                       ((t OPERATOR(pg_catalog.-) 1) OPERATOR(pg_catalog.*) rpt OPERATOR(pg_catalog.+) 1
+                        OPERATOR(pg_catalog.+) (j OPERATOR(pg_catalog.%) rpt)))::uuid END,
+               'artifacts/' OPERATOR(pg_catalog.||) t OPERATOR(pg_catalog.||) '/output-' OPERATOR(pg_catalog.||) j OPERATOR(pg_catalog.||) '.json',
+               'sha256:' OPERATOR(pg_catalog.||) pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
+                   prefix OPERATOR(pg_catalog.||) 'content:' OPERATOR(pg_catalog.||) j, 'UTF8')), 'hex'),
+               pg_catalog.length(prefix OPERATOR(pg_catalog.||) 'content:' OPERATOR(pg_catalog.||) j),
+               'application/json',
+               base OPERATOR(pg_catalog.+) pg_catalog.make_interval(days => 1, secs => j)
+          FROM pg_catalog.generate_series(lo, hi) AS t,
+               LATERAL pg_catalog.generate_series(t, nart, ntasks) AS j
+         ORDER BY j;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        artifacts_created := artifacts_created OPERATOR(pg_catalog.+) n;
+        events_written := events_written OPERATOR(pg_catalog.+) n;
+
+        RAISE NOTICE 'generate_synthetic: % of % tasks (% %%), % runs, % gates, % artifacts, % events, % s',
+            hi, ntasks, (100 OPERATOR(pg_catalog.*) hi) OPERATOR(pg_catalog./) ntasks,
+            runs_created, gates_created, artifacts_created, events_written,
+            pg_catalog.round(pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) t0)::numeric, 1);
+        lo := hi OPERATOR(pg_catalog.+) 1;
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION @extschema@.generate_synthetic(integer, integer, integer, integer, integer) IS
+'Loads a deterministic synthetic dataset through taskdb''s normal path (status maintenance and event history on): tasks x runs_per_task runs x gates_per_run gates, artifacts artifacts (default 5 per task), each row''s life replayed (10.7M events at the plan''s size, generate_synthetic(100000, 10, 3, 500000)). The same seed gives the same export_hash(). Progress as NOTICEs; one transaction.';
+
+/* ------------------------------------------------------------------------
  * Metrics (src/metrics.c; need shared_preload_libraries = 'taskdb')
  * ------------------------------------------------------------------------ */
 
@@ -1212,3 +1455,4 @@ REVOKE ALL ON FUNCTION @extschema@.metrics_reset() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.archive_event_blocks(timestamptz, bigint, integer) FROM PUBLIC;
 REVOKE ALL ON PROCEDURE @extschema@.archive_events(interval, integer, bigint) FROM PUBLIC;
 REVOKE ALL ON TABLE @extschema@.signing_key FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.generate_synthetic(integer, integer, integer, integer, integer) FROM PUBLIC;

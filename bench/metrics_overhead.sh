@@ -11,8 +11,8 @@
 #
 # Environment:
 #   BENCH_PORT     port of the private cluster            (default 55436)
-#   BENCH_SECONDS  length of each pgbench measurement, s  (default 20)
-#   BENCH_ROUNDS   rounds; each measures both sides        (default 3)
+#   BENCH_ROUNDS   rounds; each restarts the server once per side and
+#                  takes the median of three measurements  (default 5)
 # Commits are asynchronous (synchronous_commit = off) so that the WAL flush,
 # milliseconds that vary by more than the microseconds measured here, does
 # not drown them; fsync stays on.  Needs `make install` first.
@@ -23,8 +23,7 @@ mkdir -p "$B/out"
 pg_config=${PG_CONFIG:-pg_config}
 bindir=$("$pg_config" --bindir)
 port=${BENCH_PORT:-55436}
-secs=${BENCH_SECONDS:-20}
-rounds=${BENCH_ROUNDS:-3}
+rounds=${BENCH_ROUNDS:-5}
 if [ ! -f "$("$pg_config" --sharedir)/extension/taskdb.control" ]; then
 	echo "bench/metrics_overhead.sh: taskdb is not installed; run 'make install' first" >&2
 	exit 2
@@ -67,38 +66,61 @@ q -v ntasks=10000 -v nruns=100000 -v ngates=300000 -f "$B/lib/load.sql" >/dev/nu
 q -c "VACUUM ANALYZE" -c CHECKPOINT
 stop
 
-# mean latency (ms) of one pgbench run
-measure() {
-	pgbench -n -M prepared -c 1 -j 1 -T "$2" -D ntasks=10000 -f "$B/pgbench/$1" >"$dir/pgbench.out" 2>&1 ||
-		{ cat "$dir/pgbench.out" >&2; exit 1; }
-	cat "$dir/pgbench.out" |
-		awk '/^latency average/ { print $4 }'
+# Both paths are timed inside the server, so that what the client and the
+# scheduler add (tens of microseconds per round trip, varying by more than
+# the whole metrics cost) stays out of the figure.
+# read: microseconds per status_derived() call, over 200k calls in one statement.
+measure_read() {
+	q -c "DO \$\$
+	      DECLARE t0 timestamptz := clock_timestamp();
+	      BEGIN
+	        PERFORM count(taskdb.status_derived(b.id)) FROM bench_ids b, generate_series(1, 20);
+	        RAISE NOTICE 'us %', round(extract(epoch FROM clock_timestamp() - t0)::numeric * 1e6 / (20 * 10000), 4);
+	      END \$\$" 2>&1 | awk '/NOTICE:  us / { print $3 }'
+}
+# insert: microseconds per transaction of one single-row INSERT into runs
+# (3,000 transactions, each committed, so each pays the writers gauge and
+# the commit-time flush with its timing).
+measure_insert() {
+	q -c "DO \$\$
+	      DECLARE t0 timestamptz := clock_timestamp();
+	      BEGIN
+	        FOR i IN 1..3000 LOOP
+	          INSERT INTO taskdb.runs (task_id, status, started_at)
+	          SELECT id, 'running', now() FROM bench_ids WHERE n = 1 + (i * 7919) % 10000;
+	          COMMIT;
+	        END LOOP;
+	        RAISE NOTICE 'us %', round(extract(epoch FROM clock_timestamp() - t0)::numeric * 1e6 / 3000, 4);
+	      END \$\$" 2>&1 | awk '/NOTICE:  us / { print $3 }'
 }
 
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 declare -A lat
 for r in $(seq 1 "$rounds"); do
 	if [ $((r % 2)) -eq 1 ]; then order="taskdb none"; else order="none taskdb"; fi
 	for side in $order; do
 		if [ "$side" = taskdb ]; then start taskdb; else start ''; fi
 		[ "$(q -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'taskdb metrics'")" = 0 ]
-		measure read_status_derived.sql 3 >/dev/null		# warm the caches
-		q -c CHECKPOINT
-		lat[read.$side.$r]=$(measure read_status_derived.sql "$secs")
-		q -c CHECKPOINT
-		lat[insert.$side.$r]=$(measure insert_run.taskdb.sql "$secs")
-		log "round $r, preload=${side}: read ${lat[read.$side.$r]} ms, insert ${lat[insert.$side.$r]} ms"
+		measure_read >/dev/null		# warm the caches
+		reads=() inserts=()
+		for k in 1 2 3; do
+			reads+=("$(measure_read)")
+			inserts+=("$(measure_insert)")
+		done
+		lat[read.$side.$r]=$(median "${reads[@]}")
+		lat[insert.$side.$r]=$(median "${inserts[@]}")
+		log "round $r, preload=${side}: read ${reads[*]} us, insert ${inserts[*]} us"
 		stop
 	done
 done
 
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 {
 	echo "taskdb metrics overhead — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs," \
 		"$("$bindir/postgres" --version | awk '{ print $3 }'), git $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
-	echo "10k tasks / 100k runs / 300k gates; pgbench 1 client, prepared, ${secs} s per measurement, $rounds rounds" \
+	echo "10k tasks / 100k runs / 300k gates; timed inside the server (200k reads in one statement; 3,000 one-row INSERT transactions), $rounds rounds" \
 		"(sides alternate: with, without; without, with; ...); synchronous_commit = off, fsync = on"
 	echo
-	printf '%-36s | %12s | %12s | %7s | %8s | %s\n' "path (mean latency, ms)" "preloaded" "not loaded" ratio target "per-round ratios"
+	printf '%-36s | %12s | %12s | %7s | %8s | %s\n' "path (microseconds each)" "preloaded" "not loaded" ratio target "per-round ratios"
 	printf -- '%.0s-' {1..110}; echo
 	for path in read insert; do
 		with=() without=() ratios=""
@@ -110,10 +132,10 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 
 		w=$(median "${with[@]}")
 		n=$(median "${without[@]}")
 		case $path in
-			read) label="status_derived() read" ;;
-			insert) label="INSERT 1 run (summary + history)" ;;
+			read) label="status_derived() call" ;;
+			insert) label="1-row INSERT run transaction" ;;
 		esac
-		printf '%-36s | %12.4f | %12.4f | %7.3f | %8s |%s\n' "$label" "$w" "$n" \
+		printf '%-36s | %12.3f | %12.3f | %7.3f | %8s |%s\n' "$label" "$w" "$n" \
 			"$(awk -v a="$w" -v b="$n" 'BEGIN { print a / b }')" "<= 1.02" "$ratios"
 	done
 } | tee "$B/out/metrics-overhead.txt"
