@@ -1040,6 +1040,11 @@ DECLARE
     base constant timestamptz := '2026-01-01 00:00:00+00';
     prefix constant text := 'taskdb-synthetic:' OPERATOR(pg_catalog.||) seed::text OPERATOR(pg_catalog.||) ':';
 BEGIN
+    IF ntasks IS NULL OR rpt IS NULL OR gpr IS NULL OR seed IS NULL THEN
+        RAISE EXCEPTION 'generate_synthetic: tasks, runs_per_task, gates_per_run and seed must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'Leave artifacts NULL (or out) for 5 per task; give every other argument a value or leave it out.';
+    END IF;
     IF ntasks OPERATOR(pg_catalog.<) 0 OR rpt OPERATOR(pg_catalog.<) 0 OR gpr OPERATOR(pg_catalog.<) 0
        OR nart OPERATOR(pg_catalog.<) 0 THEN
         RAISE EXCEPTION 'generate_synthetic: counts must not be negative: tasks %, runs_per_task %, gates_per_run %, artifacts %',

@@ -69,28 +69,28 @@ stop
 # Both paths are timed inside the server, so that what the client and the
 # scheduler add (tens of microseconds per round trip, varying by more than
 # the whole metrics cost) stays out of the figure.
-# read: microseconds per status_derived() call, over 200k calls in one statement.
+# read: microseconds per status_derived() call, over 1M calls in one statement.
 measure_read() {
 	q -c "DO \$\$
 	      DECLARE t0 timestamptz := clock_timestamp();
 	      BEGIN
-	        PERFORM count(taskdb.status_derived(b.id)) FROM bench_ids b, generate_series(1, 20);
-	        RAISE NOTICE 'us %', round(extract(epoch FROM clock_timestamp() - t0)::numeric * 1e6 / (20 * 10000), 4);
+	        PERFORM count(taskdb.status_derived(b.id)) FROM bench_ids b, generate_series(1, 100);
+	        RAISE NOTICE 'us %', round(extract(epoch FROM clock_timestamp() - t0)::numeric * 1e6 / (100 * 10000), 4);
 	      END \$\$" 2>&1 | awk '/NOTICE:  us / { print $3 }'
 }
 # insert: microseconds per transaction of one single-row INSERT into runs
-# (3,000 transactions, each committed, so each pays the writers gauge and
+# (20,000 transactions, each committed, so each pays the writers gauge and
 # the commit-time flush with its timing).
 measure_insert() {
 	q -c "DO \$\$
 	      DECLARE t0 timestamptz := clock_timestamp();
 	      BEGIN
-	        FOR i IN 1..3000 LOOP
+	        FOR i IN 1..20000 LOOP
 	          INSERT INTO taskdb.runs (task_id, status, started_at)
 	          SELECT id, 'running', now() FROM bench_ids WHERE n = 1 + (i * 7919) % 10000;
 	          COMMIT;
 	        END LOOP;
-	        RAISE NOTICE 'us %', round(extract(epoch FROM clock_timestamp() - t0)::numeric * 1e6 / 3000, 4);
+	        RAISE NOTICE 'us %', round(extract(epoch FROM clock_timestamp() - t0)::numeric * 1e6 / 20000, 4);
 	      END \$\$" 2>&1 | awk '/NOTICE:  us / { print $3 }'
 }
 
@@ -117,7 +117,7 @@ done
 {
 	echo "taskdb metrics overhead — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs," \
 		"$("$bindir/postgres" --version | awk '{ print $3 }'), git $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
-	echo "10k tasks / 100k runs / 300k gates; timed inside the server (200k reads in one statement; 3,000 one-row INSERT transactions), $rounds rounds" \
+	echo "10k tasks / 100k runs / 300k gates; timed inside the server (1M reads in one statement; 20,000 one-row INSERT transactions), $rounds rounds" \
 		"(sides alternate: with, without; without, with; ...); synchronous_commit = off, fsync = on"
 	echo
 	printf '%-36s | %12s | %12s | %7s | %8s | %s\n' "path (microseconds each)" "preloaded" "not loaded" ratio target "per-round ratios"
