@@ -1304,24 +1304,41 @@ BEGIN
     END IF;
 
     -- 1. The summary against the recomputation from runs and gates.
+    /*
+     * Set-based, as rebuild_status() computes: one pass over runs and one
+     * over failed gates, grouped by task (a per-task subquery would be a
+     * join per task).  With a sample, only the sampled tasks' rows.
+     */
     WITH d AS (
         SELECT t.id FROM @extschema@.tasks t
          ORDER BY CASE WHEN sample IS NULL THEN 0 ELSE pg_catalog.random() END
-         LIMIT sample)
-    SELECT (SELECT pg_catalog.count(*) FROM d), pg_catalog.count(*), pg_catalog.min(d.id::text)
+         LIMIT sample),
+    r AS (
+        SELECT x.task_id,
+               pg_catalog.count(*) AS total,
+               pg_catalog.count(*) FILTER (WHERE x.status OPERATOR(pg_catalog.=) 'running') AS running,
+               pg_catalog.count(*) FILTER (WHERE x.status OPERATOR(pg_catalog.=) 'completed') AS completed,
+               pg_catalog.count(*) FILTER (WHERE x.status OPERATOR(pg_catalog.=) 'failed') AS failed
+          FROM @extschema@.runs x
+         WHERE sample IS NULL OR x.task_id IN (SELECT d.id FROM d)
+         GROUP BY x.task_id),
+    g AS (
+        SELECT x.task_id, pg_catalog.count(*) AS failed
+          FROM @extschema@.gates y JOIN @extschema@.runs x ON x.id OPERATOR(pg_catalog.=) y.run_id
+         WHERE y.status OPERATOR(pg_catalog.=) 'fail'
+           AND (sample IS NULL OR x.task_id IN (SELECT d.id FROM d))
+         GROUP BY x.task_id),
+    c AS (
+        SELECT d.id, COALESCE(r.total, 0) AS total, COALESCE(r.running, 0) AS running,
+               COALESCE(r.completed, 0) AS completed, COALESCE(r.failed, 0) AS failed,
+               COALESCE(g.failed, 0) AS gates_failed
+          FROM d
+          LEFT JOIN r ON r.task_id OPERATOR(pg_catalog.=) d.id
+          LEFT JOIN g ON g.task_id OPERATOR(pg_catalog.=) d.id)
+    SELECT (SELECT pg_catalog.count(*) FROM d), pg_catalog.count(*), pg_catalog.min(c.id::text)
       INTO total, n, first_bad
-      FROM d
-      LEFT JOIN @extschema@.task_status s ON s.task_id OPERATOR(pg_catalog.=) d.id
-     CROSS JOIN LATERAL (
-        SELECT pg_catalog.count(*) AS total,
-               pg_catalog.count(*) FILTER (WHERE r.status OPERATOR(pg_catalog.=) 'running') AS running,
-               pg_catalog.count(*) FILTER (WHERE r.status OPERATOR(pg_catalog.=) 'completed') AS completed,
-               pg_catalog.count(*) FILTER (WHERE r.status OPERATOR(pg_catalog.=) 'failed') AS failed,
-               (SELECT pg_catalog.count(*) FROM @extschema@.gates g JOIN @extschema@.runs x
-                    ON x.id OPERATOR(pg_catalog.=) g.run_id
-                 WHERE x.task_id OPERATOR(pg_catalog.=) d.id
-                   AND g.status OPERATOR(pg_catalog.=) 'fail') AS gates_failed
-          FROM @extschema@.runs r WHERE r.task_id OPERATOR(pg_catalog.=) d.id) c
+      FROM c
+      LEFT JOIN @extschema@.task_status s ON s.task_id OPERATOR(pg_catalog.=) c.id
      WHERE s.task_id IS NULL
         OR (s.runs_total, s.runs_running, s.runs_completed, s.runs_failed, s.gates_failed,
             s.status_derived)

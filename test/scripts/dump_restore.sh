@@ -2,7 +2,8 @@
 # pg_dump / pg_restore round trip: the data tables are extension
 # configuration tables, so a dump keeps their rows; task_status is not dumped
 # but rebuilt by the triggers while the rows load.  The restored database must
-# hold the same rows and the same status for every task.
+# hold the same rows, the same status for every task and the same
+# taskdb.export_hash().
 set -euo pipefail
 src=taskdb_dump_src
 dst=taskdb_dump_dst
@@ -30,6 +31,11 @@ SELECT r.id, 'g' || g, 'lint', (ARRAY['pending','pass','fail','skipped'])[1 + (a
 FROM taskdb.runs r, generate_series(1, 2) g;
 INSERT INTO taskdb.artifacts (task_id, path, sha256)
 SELECT id, '/out/' || title, 'sha256:' || encode(sha256(title::bytea), 'hex') FROM taskdb.tasks;
+-- The synthetic dataset and a published report too.
+SET client_min_messages = warning;
+SELECT taskdb.generate_synthetic(300, 3, 2, 500, seed => 5);
+SELECT taskdb.publish_report(jsonb_build_array(jsonb_build_object('kind', 'task_id',
+       'id', (SELECT id FROM taskdb.tasks ORDER BY id LIMIT 1)))) IS NOT NULL;
 SQL
 
 fingerprint() {
@@ -41,6 +47,7 @@ SELECT 'artifacts ' || count(*) || ' ' || md5(string_agg(a::text, '|' ORDER BY i
 SELECT 'status ' || count(*) || ' ' || md5(string_agg(concat_ws(',', task_id, runs_total, runs_running,
        runs_completed, runs_failed, gates_failed, status_derived, health_score), '|' ORDER BY task_id))
 FROM taskdb.task_status;
+SELECT 'export_hash ' || taskdb.export_hash();
 SELECT 'by_status ' || string_agg(status_derived || '=' || n, ' ' ORDER BY status_derived)
 FROM (SELECT status_derived, count(*) n FROM taskdb.task_status GROUP BY 1) s;
 SQL
@@ -61,4 +68,4 @@ fi
 distinct=$(psql -X -At -d "$dst" -c 'SELECT count(DISTINCT status_derived) FROM taskdb.task_status')
 [ "$distinct" -ge 4 ] || { echo "dataset covers only $distinct statuses"; exit 1; }
 psql -X -q -c "DROP DATABASE $src" -c "DROP DATABASE $dst" postgres
-echo "dump/restore: identical data and status for every task"
+echo "dump/restore: identical data, export hash and status for every task"
