@@ -2,7 +2,8 @@
  *
  * taskdb.c
  *	  The taskdb command-line client: publishes provenance reports and checks
- *	  them against a database through the taskdb extension's SQL functions.
+ *	  them against a database through the taskdb extension's SQL functions;
+ *	  runs the doctor, loads the synthetic dataset, prints the export hash.
  *
  * The client holds no provenance logic of its own.  A claims or report file
  * is sent, as read, as one text parameter cast to jsonb (never interpolated
@@ -119,6 +120,8 @@ static int	cmd_publish(const Invocation *inv);
 static int	cmd_verify(const Invocation *inv);
 static int	cmd_debug_provenance(const Invocation *inv);
 static int	cmd_doctor(const Invocation *inv);
+static int	cmd_load(const Invocation *inv);
+static int	cmd_export_hash(const Invocation *inv);
 static int	cmd_help(const Invocation *inv);
 
 /*
@@ -212,6 +215,46 @@ static const Subcommand subcommands[] = {
 		.min_args = 0,
 		.max_args = 1,
 		.needs = {"taskdb.doctor(integer)"}
+	},
+	{
+		.name = "load",
+		.run = cmd_load,
+		.args = "[TASKS [RUNS_PER_TASK [GATES_PER_RUN [ARTIFACTS [SEED]]]]]",
+		.summary = "load the synthetic dataset (default: the plan's 100k tasks)",
+		.description =
+		"Loads a synthetic dataset with taskdb.generate_synthetic(), through the\n"
+		"normal path (status maintenance and event history on), in one\n"
+		"transaction: TASKS tasks (default 100000), RUNS_PER_TASK runs each\n"
+		"(10), GATES_PER_RUN gates per run (3), ARTIFACTS artifacts (5 per task)\n"
+		"and SEED (42).  The same arguments give the same data, and the same\n"
+		"\"taskdb export-hash\".  On a terminal a progress bar is drawn on\n"
+		"standard error; at the end one line says what was written.\n",
+		.option_help = "",
+		.notes =
+		"Exit status: 0 loaded, 2 trouble (nothing is loaded).\n",
+		.options = 0,
+		.min_args = 0,
+		.max_args = 5,
+		.needs = {"taskdb.generate_synthetic(integer,integer,integer,integer,integer)"}
+	},
+	{
+		.name = "export-hash",
+		.run = cmd_export_hash,
+		.args = "",
+		.summary = "print the canonical hash of all of taskdb's data",
+		.description =
+		"Prints taskdb.export_hash(): \"sha256:\" and 64 hex digits over the\n"
+		"tasks, runs, gates, artifacts, reports and status summary, in a form\n"
+		"independent of physical row order, VACUUM and session settings.  Two\n"
+		"databases with the same data print the same line; any committed change\n"
+		"to any row changes it.\n",
+		.option_help = "",
+		.notes =
+		"Exit status: 0 printed, 2 trouble.\n",
+		.options = 0,
+		.min_args = 0,
+		.max_args = 0,
+		.needs = {"taskdb.export_hash()"}
 	},
 	{
 		.name = "help",
@@ -342,7 +385,8 @@ print_usage(FILE *out)
 	size_t		i;
 
 	fputs("taskdb publishes provenance reports of a taskdb database and checks\n"
-		  "them against it.\n"
+		  "them against it; it also runs the database's health checks, loads\n"
+		  "synthetic data and prints the hash of all data.\n"
 		  "\n"
 		  "Usage:\n"
 		  "  taskdb [OPTION]... SUBCOMMAND [ARGUMENT]...\n"
@@ -354,7 +398,10 @@ print_usage(FILE *out)
 
 		snprintf(head, sizeof(head), "%s %s",
 				 subcommands[i].name, subcommands[i].args);
-		fprintf(out, "  %-26s%s\n", head, subcommands[i].summary);
+		if (strlen(head) > 25)	/* a long synopsis gets a line of its own */
+			fprintf(out, "  %s\n  %-26s%s\n", head, "", subcommands[i].summary);
+		else
+			fprintf(out, "  %-26s%s\n", head, subcommands[i].summary);
 	}
 	fputs("\n"
 		  "Options (before or after the subcommand):\n", out);
@@ -378,8 +425,8 @@ print_usage(FILE *out)
 static void
 print_subcommand_help(const Subcommand *cmd, FILE *out)
 {
-	fprintf(out, "Usage:\n  taskdb %s [OPTION]... %s\n\n%s\nOptions:\n%s%s",
-			cmd->name, cmd->args, cmd->description,
+	fprintf(out, "Usage:\n  taskdb %s [OPTION]...%s%s\n\n%s\nOptions:\n%s%s",
+			cmd->name, cmd->args[0] ? " " : "", cmd->args, cmd->description,
 			cmd->option_help, common_option_help);
 	if (cmd->notes != NULL)
 		fprintf(out, "\n%s", cmd->notes);
@@ -1054,6 +1101,125 @@ cmd_doctor(const Invocation *inv)
 		else
 			status = finish_output(strcmp(verdict, "excellent") == 0 ? EXIT_PASS :
 								   strcmp(verdict, "degraded") == 0 ? EXIT_DEGRADED : EXIT_FAILING);
+		PQclear(res);
+	}
+	close_session(&s);
+	return status;
+}
+
+
+/* ------------------------------------------------------------------------
+ * load, export-hash
+ * ------------------------------------------------------------------------
+ */
+
+/* What the progress NOTICEs of generate_synthetic() are drawn on. */
+typedef struct LoadProgress
+{
+	bool		terminal;		/* draw a bar on stderr */
+	bool		drawn;			/* a bar is on the screen (end it with a newline) */
+} LoadProgress;
+
+/*
+ * Progress NOTICEs ("generate_synthetic: H of N tasks (P %), ...") become a
+ * bar on a terminal and are dropped otherwise; any other message is printed
+ * as libpq would.
+ */
+static void
+load_notice(void *arg, const PGresult *res)
+{
+	LoadProgress *p = (LoadProgress *) arg;
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	long		done,
+				total,
+				percent;
+	char		rest[200];
+
+	if (msg != NULL &&
+		sscanf(msg, "generate_synthetic: %ld of %ld tasks (%ld %%), %199[^\n]",
+			   &done, &total, &percent, rest) == 4)
+	{
+		if (p->terminal)
+		{
+			int			width = 30;
+			int			filled = (int) (percent * width / 100);
+
+			fprintf(stderr, "\r[%.*s%*s] %3ld%%  %ld/%ld tasks, %s",
+					filled, "##############################", width - filled, "",
+					percent, done, total, rest);
+			fputs("\033[K", stderr);	/* clear what a longer line left */
+			fflush(stderr);
+			p->drawn = true;
+		}
+		return;
+	}
+	if (p->drawn)
+		fputc('\n', stderr);
+	p->drawn = false;
+	fputs(PQresultErrorMessage(res), stderr);
+}
+
+static int
+cmd_load(const Invocation *inv)
+{
+	static const char *const names[] = {"TASKS", "RUNS_PER_TASK", "GATES_PER_RUN", "ARTIFACTS", "SEED"};
+	const char *params[5] = {"100000", "10", "3", NULL, "42"};
+	LoadProgress progress;
+	Session		s;
+	PGresult   *res;
+	int			status = EXIT_TROUBLE;
+	int			i;
+
+	for (i = 0; i < inv->nargs; i++)
+	{
+		const char *p = inv->args[i];
+
+		if (*p == '\0' || strspn(p, "0123456789") != strlen(p) || strlen(p) > 9)
+			return usage_error(inv->cmd, "%s must be a whole number, not \"%s\"", names[i], p);
+		params[i] = p;
+	}
+	if (!open_session(inv, &s))
+		return EXIT_TROUBLE;
+	progress.terminal = isatty(fileno(stderr));
+	progress.drawn = false;
+	PQsetNoticeReceiver(s.conn, load_notice, &progress);
+
+	res = session_exec(&s,
+					   "SELECT g.tasks_created, g.runs_created, g.gates_created, g.artifacts_created,"
+					   " g.events_written,"
+					   " pg_catalog.round(pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()"
+					   "   OPERATOR(pg_catalog.-) pg_catalog.statement_timestamp())::pg_catalog.numeric, 1)"
+					   " FROM taskdb.generate_synthetic($1::pg_catalog.int4, $2::pg_catalog.int4,"
+					   " $3::pg_catalog.int4, $4::pg_catalog.int4, $5::pg_catalog.int4) AS g",
+					   5, params);
+	if (progress.drawn)
+		fputc('\n', stderr);
+	if (res != NULL)
+	{
+		printf("loaded %s tasks, %s runs, %s gates, %s artifacts and %s events in %s s\n",
+			   PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
+			   PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4), PQgetvalue(res, 0, 5));
+		status = finish_output(EXIT_PASS);
+		PQclear(res);
+	}
+	close_session(&s);
+	return status;
+}
+
+static int
+cmd_export_hash(const Invocation *inv)
+{
+	Session		s;
+	PGresult   *res;
+	int			status = EXIT_TROUBLE;
+
+	if (!open_session(inv, &s))
+		return EXIT_TROUBLE;
+	res = session_exec(&s, "SELECT taskdb.export_hash()", 0, NULL);
+	if (res != NULL)
+	{
+		puts(PQgetvalue(res, 0, 0));
+		status = finish_output(EXIT_PASS);
 		PQclear(res);
 	}
 	close_session(&s);

@@ -241,7 +241,7 @@ sql 'CREATE EXTENSION taskdb' || exit 1
 
 run help 0 "$cli" --help
 cp "$work/help.out" "$work/help-all"
-for c in publish verify debug-provenance help; do
+for c in publish verify debug-provenance doctor load export-hash help; do
 	run "help-$c" 0 "$cli" help "$c" && {
 		echo "=== taskdb help $c"
 		cat "$work/help-$c.out"
@@ -424,6 +424,44 @@ else
 			fail "doctor: the damaged summary row is not named"
 		grep -q '^system_health: failing ' "$work/doctor-failing.out" || fail "doctor: verdict is not failing"
 	fi
+
+	# load and export-hash, in databases of their own: the same arguments
+	# give the same hash; the line printed is what was loaded; a progress
+	# bar only on a terminal; bad arguments and a second load refused.
+	psql -X -q -d postgres -c "DROP DATABASE IF EXISTS ${db}_load1" -c "DROP DATABASE IF EXISTS ${db}_load2" \
+		-c "CREATE DATABASE ${db}_load1" -c "CREATE DATABASE ${db}_load2" || exit 1
+	for d in ${db}_load1 ${db}_load2; do
+		psql -X -q -d "$d" -c "CREATE EXTENSION taskdb" || exit 1
+	done
+	if run load 0 "$cli" -d ${db}_load1 load 30 2 2 40 5; then
+		grep -Eq '^loaded 30 tasks, 60 runs, 120 gates, 40 artifacts and [0-9]+ events in [0-9.]+ s$' "$work/load.out" ||
+			fail "load: unexpected summary line: $(cat "$work/load.out")"
+		events=$(psql -X -At -d ${db}_load1 -c "SELECT count(*) FROM taskdb.events")
+		grep -q " and $events events in " "$work/load.out" || fail "load: the events printed are not the $events in the history"
+		[ -s "$work/load.err" ] && fail "load: wrote to stderr without a terminal: $(head -c 200 "$work/load.err")"
+	fi
+	script -qec "$cli -d ${db}_load2 load 30 2 2 40 5" /dev/null </dev/null >"$work/load-tty.out" 2>&1
+	grep -q $'\r\\[##############################\\] 100%  30/30 tasks' "$work/load-tty.out" ||
+		fail "load on a terminal: no progress bar reaching 100%: $(head -c 300 "$work/load-tty.out" | tr '\r' '|')"
+	[ "$(grep -o $'\r\\[' "$work/load-tty.out" | wc -l)" -ge 10 ] || fail "load on a terminal: the bar was drawn fewer than 10 times"
+	run hash1 0 "$cli" -d ${db}_load1 export-hash
+	run hash2 0 "$cli" -d ${db}_load2 export-hash
+	grep -Eqx 'sha256:[0-9a-f]{64}' "$work/hash1.out" || fail "export-hash: not one sha256 line: $(cat "$work/hash1.out")"
+	same "export-hash: the same load gives another hash" "$work/hash1.out" "$work/hash2.out"
+	[ "$(cat "$work/hash1.out")" = "$(psql -X -At -d ${db}_load1 -c 'SELECT taskdb.export_hash()')" ] ||
+		fail "export-hash differs from taskdb.export_hash()"
+	psql -X -q -d ${db}_load2 -c "UPDATE taskdb.gates SET status = 'skipped' WHERE id = (SELECT id FROM taskdb.gates ORDER BY id LIMIT 1)"
+	run hash3 0 "$cli" -d ${db}_load2 export-hash
+	cmp -s "$work/hash1.out" "$work/hash3.out" && fail "export-hash: one changed gate, same hash"
+	run load-again 2 "$cli" -d ${db}_load1 load 30 2 2 40 5 &&
+		grep -q '^taskdb: generate_synthetic: the dataset of seed 5 is already loaded$' "$work/load-again.err" ||
+		fail "load twice: no error naming the seed: $(cat "$work/load-again.err")"
+	grep -q '^HINT:  ' "$work/load-again.err" || fail "load twice: no hint"
+	run load-bad 2 "$cli" -d ${db}_load1 load 30 x &&
+		grep -q '^taskdb: RUNS_PER_TASK must be a whole number, not "x"$' "$work/load-bad.err" ||
+		fail "load 30 x: no usage error naming the argument"
+	run load-many 2 "$cli" -d ${db}_load1 load 1 2 3 4 5 6
+	psql -X -q -d postgres -c "DROP DATABASE ${db}_load1" -c "DROP DATABASE ${db}_load2"
 fi
 
 if [ "$failures" -gt 0 ]; then
