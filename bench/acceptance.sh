@@ -10,7 +10,7 @@
 # measures the plan's original design, a materialized view refreshed by a
 # per-row trigger.  Creates one throwaway cluster (pg_virtualenv) on port
 # $BENCH_PORT (default 55437); prints the table and writes it to
-# bench/out/acceptance.txt.  About 35 minutes for both scales.
+# bench/out/acceptance.txt.  About 20 minutes for both scales.
 #
 # Environment:
 #   ACCEPT_SCALES          which scales, in order          (default "small full")

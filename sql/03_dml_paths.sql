@@ -4,10 +4,6 @@
 --
 SET client_min_messages TO warning;
 DROP EXTENSION IF EXISTS taskdb CASCADE;
-DROP FUNCTION IF EXISTS task_of(text);
-DROP FUNCTION IF EXISTS rid(int);
-DROP FUNCTION IF EXISTS gid(int);
-DROP FUNCTION IF EXISTS aid(int);
 RESET client_min_messages;
 CREATE EXTENSION taskdb;
 \set VERBOSITY default

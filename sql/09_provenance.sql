@@ -4,12 +4,7 @@
 -- rotation, and the errors for malformed input.  Ids are fixed and times are
 -- projected out, so the output is deterministic.
 --
-SET client_min_messages TO warning;
-DROP EXTENSION IF EXISTS taskdb CASCADE;
-RESET client_min_messages;
-CREATE EXTENSION taskdb;
-\set VERBOSITY default
-\set SHOW_CONTEXT never
+\i sql/include/fresh.sql
 
 -- verdict(report): verify_provenance without the volatile parts.
 CREATE FUNCTION verdict(report jsonb)

@@ -4,12 +4,7 @@
 -- preloads taskdb, so a healthy database is "excellent" (without preloading
 -- the metrics check warns: test/scripts/metrics_not_preloaded.sh).
 --
-SET client_min_messages TO warning;
-DROP EXTENSION IF EXISTS taskdb CASCADE;
-RESET client_min_messages;
-CREATE EXTENSION taskdb;
-\set VERBOSITY default
-\set SHOW_CONTEXT never
+\i sql/include/fresh.sql
 
 INSERT INTO taskdb.tasks (id, title, policy_version)
 SELECT ('10000000-0000-4000-8000-00000000000' || i)::uuid, 'task ' || i, '1' FROM generate_series(1, 4) i;

@@ -3,12 +3,7 @@
 -- taskdb.events_archive in batches; nothing else may write either table;
 -- verification still explains changes whose events were archived.
 --
-SET client_min_messages TO warning;
-DROP EXTENSION IF EXISTS taskdb CASCADE;
-RESET client_min_messages;
-CREATE EXTENSION taskdb;
-\set VERBOSITY default
-\set SHOW_CONTEXT never
+\i sql/include/fresh.sql
 
 INSERT INTO taskdb.tasks (id, title, policy_version)
 SELECT ('10000000-0000-4000-8000-00000000000' || i)::uuid, 'task ' || i, '1' FROM generate_series(1, 3) i;

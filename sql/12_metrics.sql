@@ -5,12 +5,7 @@
 -- self-consistent, and metrics_reset() zeroes it.  Latencies vary, so only
 -- counts and the shape of the output are shown.
 --
-SET client_min_messages TO warning;
-DROP EXTENSION IF EXISTS taskdb CASCADE;
-RESET client_min_messages;
-CREATE EXTENSION taskdb;
-\set VERBOSITY default
-\set SHOW_CONTEXT never
+\i sql/include/fresh.sql
 
 -- value(name): the sample of the line that starts with name (a full series name).
 CREATE FUNCTION metric(series text) RETURNS numeric LANGUAGE sql AS $$

@@ -4,12 +4,8 @@
 -- data: equal for equal data whatever the physical order, VACUUM, the
 -- session's settings or calculated_at, different after any committed change.
 --
-SET client_min_messages TO warning;
-DROP EXTENSION IF EXISTS taskdb CASCADE;
-RESET client_min_messages;
-CREATE EXTENSION taskdb;
-\set VERBOSITY default
-\set SHOW_CONTEXT never
+\i sql/include/fresh.sql
+\i sql/include/helpers.sql
 
 -- The empty database has a hash too.
 SELECT taskdb.export_hash() ~ '^sha256:[0-9a-f]{64}$' AS well_formed;
@@ -25,18 +21,7 @@ SELECT (SELECT count(*) FROM taskdb.tasks) AS tasks, (SELECT count(*) FROM taskd
        (SELECT count(*) FROM taskdb.gates) AS gates, (SELECT count(*) FROM taskdb.artifacts) AS artifacts,
        (SELECT count(*) FROM taskdb.events) AS events;
 SELECT entity, operation, count(*) FROM taskdb.events GROUP BY 1, 2 ORDER BY 1, 2;
-SELECT count(*) AS drift FROM (
-    SELECT task_id, runs_total, runs_running, runs_completed, runs_failed, gates_failed, status_derived
-      FROM taskdb.task_status
-    EXCEPT
-    SELECT t.id, count(r.id), count(r.id) FILTER (WHERE r.status = 'running'),
-           count(r.id) FILTER (WHERE r.status = 'completed'), count(r.id) FILTER (WHERE r.status = 'failed'),
-           (SELECT count(*) FROM taskdb.gates g WHERE g.task_id = t.id AND g.status = 'fail'),
-           taskdb.derive_status(count(r.id), count(r.id) FILTER (WHERE r.status = 'running'),
-                                count(r.id) FILTER (WHERE r.status = 'completed'),
-                                count(r.id) FILTER (WHERE r.status = 'failed'),
-                                (SELECT count(*) FROM taskdb.gates g WHERE g.task_id = t.id AND g.status = 'fail'))
-      FROM taskdb.tasks t LEFT JOIN taskdb.runs r ON r.task_id = t.id GROUP BY t.id) d;
+SELECT * FROM drift;
 -- Each artifact's run is a run of its task, every gate's task its run's.
 SELECT count(*) AS mismatched FROM taskdb.artifacts a JOIN taskdb.runs r ON r.id = a.run_id
  WHERE r.task_id <> a.task_id;

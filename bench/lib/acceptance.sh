@@ -143,7 +143,7 @@ total=$(elapsed "$start" "$(now)")
 
 v() { local x=${R[$1]:-}; [ -n "$x" ] && echo "$x" || echo "-"; }
 ratio() { awk -v a="$(v "$1")" -v b="$(v "$2")" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.2fx", a / b }'; }
-line() { printf '%-52s | %16s | %16s | %-10s | %s\n' "$@"; }
+line() { printf '%-52s | %29s | %29s | %-15s | %s\n' "$@"; }
 {
 	echo "taskdb acceptance — $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM," \
 		"$(q -d postgres -c 'SHOW server_version' | cut -d' ' -f1), fsync on; taskdb git $(git -C "$B/.." rev-parse --short HEAD 2>/dev/null || echo '?'); total ${total} s"

@@ -1,4 +1,9 @@
--- Test helpers, none of them uses a taskdb function.
+-- Test helpers, none of them uses a taskdb function.  The views go with
+-- DROP EXTENSION taskdb CASCADE; the functions do not (their bodies are
+-- not dependencies), so they are dropped here first.
+SET client_min_messages TO warning;
+DROP FUNCTION IF EXISTS task_of(text), rid(int), gid(int), aid(int);
+RESET client_min_messages;
 -- recomputed: the original plan's materialized-view query, plus the
 -- counters recomputed with count(*), straight from the base tables.
 CREATE VIEW recomputed AS

@@ -1,6 +1,7 @@
 # A streaming hot standby: after catch-up its status reads equal the
 # primary's, its export hash too, doctor() runs there; promoted, it is clean
-# and maintains the summary for new writes.
+# and maintains the summary for new writes.  And pg_dump / pg_restore of the
+# primary into a new database: the same export hash and statuses.
 use strict;
 use warnings;
 
@@ -54,6 +55,21 @@ is($standby->safe_psql('postgres', "SELECT status FROM taskdb.doctor() WHERE che
 my ($rc, $out, $err) = $standby->psql('postgres',
 	q{INSERT INTO taskdb.tasks (title, policy_version) VALUES ('x', '1')});
 like($err, qr/read-only transaction/, 'the standby refuses writes');
+
+# pg_dump / pg_restore into a new database.
+my $dump = $primary->basedir . '/taskdb.dump';
+$primary->command_ok([ 'pg_dump', '-Fc', '-f', $dump, '-d', $primary->connstr('postgres') ],
+	'pg_dump of the primary');
+$primary->safe_psql('postgres', 'CREATE DATABASE restored');
+$primary->command_ok([ 'pg_restore', '--exit-on-error', '-d', $primary->connstr('restored'), $dump ],
+	'pg_restore into a new database');
+is($primary->safe_psql('restored', 'SELECT taskdb.export_hash()'),
+	$primary->safe_psql('postgres', 'SELECT taskdb.export_hash()'), 'the restored database has the same export hash');
+is($primary->safe_psql('restored', $statuses), $primary->safe_psql('postgres', $statuses),
+	'and the same status for every task');
+is($primary->safe_psql('restored', q{
+	SELECT count(*) FROM taskdb.reports r, taskdb.verify_provenance(r.report) v WHERE v.status <> 'PASS'}),
+	'0', 'and the report still verifies there');
 
 $standby->promote;
 $standby->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()')
