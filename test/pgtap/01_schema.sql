@@ -13,7 +13,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS taskdb;
 
-SELECT plan(322);
+SELECT plan(325);
 
 --
 -- The extension
@@ -373,7 +373,8 @@ SELECT functions_are('taskdb', ARRAY[
     'set_gate_status', 'system_stats', 'rebuild_status', 'record_events', 'refuse_event_change',
     'sha256', 'create_artifact', 'publish_report', 'verify_provenance', 'debug_provenance',
     'set_signing_key', 'report_signature_valid', 'doctor', 'archive_event_blocks', 'archive_events',
-    'metrics', 'metrics_reset', 'count_doctor_checks', 'metric_samples', 'metrics_histogram']);
+    'metrics', 'metrics_reset', 'count_doctor_checks', 'metric_samples', 'metrics_histogram',
+    'export_hash', 'generate_synthetic']);
 -- One row per function: (signature, language, return type, volatility, strict, parallel).
 -- volatility i/s/v = immutable/stable/volatile; parallel s/r/u = safe/restricted/unsafe.
 CREATE TEMP TABLE expected_functions (sig text, lang name, ret text, vol "char", strict boolean, par "char")
@@ -423,7 +424,11 @@ INSERT INTO expected_functions VALUES
     ('taskdb.metrics_reset()', 'c', 'void', 'v', false, 'u'),
     ('taskdb.count_doctor_checks(integer,integer,integer,bigint)', 'c', 'void', 'v', false, 's'),
     ('taskdb.metric_samples()', 'c', 'record', 'v', false, 's'),
-    ('taskdb.metrics_histogram(text)', 'c', 'record', 'v', true, 's');
+    ('taskdb.metrics_histogram(text)', 'c', 'record', 'v', true, 's'),
+    -- the whole-data hash reads with SPI in the statement's snapshot; the
+    -- synthetic load writes
+    ('taskdb.export_hash()', 'c', 'text', 's', false, 'r'),
+    ('taskdb.generate_synthetic(integer,integer,integer,integer,integer)', 'plpgsql', 'record', 'v', false, 'u');
 SELECT is(ROW(l.lanname, p.prorettype::regtype::text, p.provolatile, p.proisstrict, p.proparallel),
           ROW(e.lang, e.ret, e.vol, e.strict, e.par),
           format('%s: language %s, returns %s, volatility %s, strict %s, parallel %s',
@@ -472,7 +477,12 @@ SELECT is(ARRAY(SELECT p.oid::regprocedure::text
 SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
                  WHERE p.pronamespace = 'taskdb'::regnamespace AND p.proconfig IS NOT NULL
                    AND array_length(p.proconfig, 1) <> 1 ORDER BY 1),
-          '{}'::text[], 'no function sets anything but search_path');
+          ARRAY['taskdb.export_hash()'], 'no function sets anything but search_path, but export_hash');
+-- export_hash fixes every setting that shapes the text it hashes.
+SELECT is((SELECT proconfig FROM pg_proc WHERE oid = 'taskdb.export_hash()'::regprocedure),
+          ARRAY['search_path=pg_catalog, pg_temp', 'TimeZone=UTC', 'DateStyle=ISO, YMD',
+                'IntervalStyle=postgres', 'bytea_output=hex', 'extra_float_digits=1'],
+          'export_hash sets search_path, TimeZone, DateStyle, IntervalStyle, bytea_output and extra_float_digits');
 
 --
 -- Comments: every table, view, column of a table, explicitly created index

@@ -35,11 +35,13 @@ SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
                    AND NOT has_function_privilege('public', p.oid, 'EXECUTE') ORDER BY 1),
           ARRAY['taskdb.archive_event_blocks(timestamp with time zone,bigint,integer)',
                 'taskdb.archive_events(interval,integer,bigint)',
-                'taskdb.fill_task_id()', 'taskdb.fold_status_delta()', 'taskdb.metrics_reset()', 'taskdb.rebuild_status()',
+                'taskdb.fill_task_id()', 'taskdb.fold_status_delta()',
+                'taskdb.generate_synthetic(integer,integer,integer,integer,integer)',
+                'taskdb.metrics_reset()', 'taskdb.rebuild_status()',
                 'taskdb.record_events()', 'taskdb.refuse_event_change()', 'taskdb.refuse_key_change()',
                 'taskdb.set_signing_key(bytea)', 'taskdb.tasks_after_insert()', 'taskdb.truncate_status()',
                 'taskdb.void_pending_deltas()'],
-          'EXECUTE is revoked from PUBLIC on the repair function, archival, metrics_reset, void_pending_deltas, set_signing_key and the trigger functions');
+          'EXECUTE is revoked from PUBLIC on the repair function, archival, the synthetic load, metrics_reset, void_pending_deltas, set_signing_key and the trigger functions');
 SELECT is(ARRAY(SELECT format('%s %s', a.grantee::regrole, a.privilege_type)
                   FROM pg_class c, aclexplode(c.relacl) a
                  WHERE c.oid = 'taskdb.signing_key'::regclass AND a.grantee <> c.relowner ORDER BY 1),
@@ -94,9 +96,10 @@ SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
                    AND p.prorettype <> 'trigger'::regtype ORDER BY 1),
           ARRAY['taskdb.archive_event_blocks(timestamp with time zone,bigint,integer)',
                 'taskdb.archive_events(interval,integer,bigint)',
+                'taskdb.generate_synthetic(integer,integer,integer,integer,integer)',
                 'taskdb.metrics_reset()', 'taskdb.rebuild_status()', 'taskdb.set_signing_key(bytea)',
                 'taskdb.void_pending_deltas()'],
-          'tap_app may call every non-trigger function but archival, metrics_reset, rebuild_status, set_signing_key and void_pending_deltas');
+          'tap_app may call every non-trigger function but archival, generate_synthetic, metrics_reset, rebuild_status, set_signing_key and void_pending_deltas');
 SELECT is(ARRAY(SELECT f FROM unnest(ARRAY['taskdb.sha256(bytea)',
                                            'taskdb.create_artifact(text,bytea,text,uuid,uuid,text,boolean)',
                                            'taskdb.publish_report(jsonb)', 'taskdb.verify_provenance(jsonb)',
