@@ -2,12 +2,7 @@
 -- 03_dml_paths: every way a row of runs or gates can change, and after each
 -- committed step the stored summary equals the recomputation (drift 0 0).
 --
-SET client_min_messages TO warning;
-DROP EXTENSION IF EXISTS taskdb CASCADE;
-RESET client_min_messages;
-CREATE EXTENSION taskdb;
-\set VERBOSITY default
-\set SHOW_CONTEXT never
+\i sql/include/fresh.sql
 
 -- The recomputation, drift check and id helpers every file shares.
 \i sql/include/helpers.sql

@@ -5,12 +5,7 @@
 -- (ROLLBACK, ROLLBACK TO, caught exceptions, failed statements, ROLLBACK
 -- PREPARED) never reaches it; after every commit drift is 0 0.
 --
-SET client_min_messages TO warning;
-DROP EXTENSION IF EXISTS taskdb CASCADE;
-RESET client_min_messages;
-CREATE EXTENSION taskdb;
-\set VERBOSITY default
-\set SHOW_CONTEXT never
+\i sql/include/fresh.sql
 
 -- The recomputation, drift check and id helpers every file shares.
 \i sql/include/helpers.sql

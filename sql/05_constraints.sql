@@ -4,12 +4,7 @@
 -- whose task_id is not its run's, references to runs that do not exist.
 -- Errors show DETAIL and HINT; ids in them are fixed so the output is stable.
 --
-SET client_min_messages TO warning;
-DROP EXTENSION IF EXISTS taskdb CASCADE;
-RESET client_min_messages;
-CREATE EXTENSION taskdb;
-\set VERBOSITY default
-\set SHOW_CONTEXT never
+\i sql/include/fresh.sql
 
 -- The recomputation, drift check and id helpers every file shares.
 \i sql/include/helpers.sql

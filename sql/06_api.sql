@@ -3,12 +3,7 @@
 -- set_gate_status, system_stats): defaults, named arguments, errors, the
 -- started_at / finished_at stamps, and the summary after every call.
 --
-SET client_min_messages TO warning;
-DROP EXTENSION IF EXISTS taskdb CASCADE;
-RESET client_min_messages;
-CREATE EXTENSION taskdb;
-\set VERBOSITY default
-\set SHOW_CONTEXT never
+\i sql/include/fresh.sql
 
 -- The recomputation, drift check and id helpers every file shares.
 \i sql/include/helpers.sql

@@ -4,12 +4,7 @@
 -- do all its work and the summary stays exact, yet it cannot write
 -- task_status, call rebuild_status() or bypass the triggers.
 --
-SET client_min_messages TO warning;
-DROP EXTENSION IF EXISTS taskdb CASCADE;
-RESET client_min_messages;
-CREATE EXTENSION taskdb;
-\set VERBOSITY default
-\set SHOW_CONTEXT never
+\i sql/include/fresh.sql
 
 -- The recomputation, drift check and id helpers every file shares.
 \i sql/include/helpers.sql
