@@ -23,14 +23,14 @@ PROVE_TESTS = $(wildcard test/t/*.pl)
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# The command-line client, cli/taskdb, a libpq program.  PGXS builds either
+# The command-line client, cli/taskdb, a libpq and libsqlite3 program.  PGXS builds either
 # a MODULE_big or a PROGRAM from one Makefile (both use OBJS), so the client
 # has its own rules; includedir, libdir and bindir are PGXS's, from pg_config.
 all: cli/taskdb
 
-cli/taskdb: cli/taskdb.c
-	$(CC) $(CFLAGS) -Wall -Wextra -Werror -I$(includedir) -o $@ $< \
-		$(LDFLAGS) -L$(libdir) -lpq
+cli/taskdb: cli/taskdb.c cli/migrate.c cli/cli.h
+	$(CC) $(CFLAGS) -Wall -Wextra -Werror -I$(includedir) -o $@ cli/taskdb.c cli/migrate.c \
+		$(LDFLAGS) -L$(libdir) -lpq -lsqlite3
 
 install: install-cli
 install-cli: cli/taskdb

@@ -35,71 +35,7 @@
 
 #include "libpq-fe.h"
 
-#define TASKDB_CLI_VERSION "1.0"
-
-#define EXIT_PASS		0		/* every claim holds (or help, version) */
-#define EXIT_FAIL		1		/* some claim does not hold */
-#define EXIT_TROUBLE	2		/* usage, file, connection or SQL error */
-
-/*
- * Largest claims or report file accepted.  The whole file travels as one
- * parameter and the server holds it (and its jsonb form) in memory, so a
- * runaway input is refused here rather than there.
- */
-#define MAX_INPUT_BYTES ((size_t) 256 * 1024 * 1024)
-#define MAX_INPUT_LABEL "256 MB"
-
-/* Subcommand options, as bits of Subcommand.options. */
-#define OPT_VERBOSE		0x01
-#define OPT_JSON		0x02
-
-/* SQL functions a subcommand needs at most. */
-#define MAX_NEEDS		3
-
-#if defined(__GNUC__) || defined(__clang__)
-#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
-#else
-#define PRINTF_LIKE(f, a)
-#endif
-
-#define COLOUR_GREEN	"\033[32m"
-#define COLOUR_RED		"\033[31m"
-#define COLOUR_YELLOW	"\033[33m"
-#define COLOUR_RESET	"\033[0m"
-
-struct Subcommand;
-
-/* What the command line asked for. */
-typedef struct Invocation
-{
-	const struct Subcommand *cmd;
-	const char *conninfo;		/* -d/--dbname, or NULL for the libpq env */
-	bool		verbose;		/* --verbose */
-	bool		json;			/* --json */
-	int			nargs;			/* positional arguments after the name */
-	char	  **args;
-} Invocation;
-
-typedef struct Subcommand
-{
-	const char *name;
-	int			(*run) (const Invocation *inv);
-	const char *args;			/* argument synopsis, e.g. "REPORT" */
-	const char *summary;		/* one line, for "taskdb --help" */
-	const char *description;	/* paragraph(s) for "taskdb NAME --help" */
-	const char *option_help;	/* lines for the options in .options */
-	const char *notes;			/* closing paragraph: input, exit status */
-	unsigned	options;		/* OPT_* bits accepted */
-	int			min_args;
-	int			max_args;
-
-	/*
-	 * regprocedure signatures of the SQL functions the subcommand calls; an
-	 * "undefined function" error is explained with them (see
-	 * explain_missing_extension).
-	 */
-	const char *needs[MAX_NEEDS + 1];
-} Subcommand;
+#include "cli.h"
 
 /* A claims or report file read into memory, NUL-terminated. */
 typedef struct Input
@@ -257,6 +193,40 @@ static const Subcommand subcommands[] = {
 		.needs = {"taskdb.export_hash()"}
 	},
 	{
+		.name = "migrate",
+		.run = cmd_migrate,
+		.args = "",
+		.summary = "move data between a SQLite file and taskdb, verified",
+		.description =
+		"Copies tasks, runs, gates and artifacts between a TaskDB SQLite file and\n"
+		"a taskdb database, and proves the copy with row counts and a canonical\n"
+		"hash computed on both sides:\n"
+		"  taskdb migrate --init-sqlite FILE       create an empty TaskDB SQLite file\n"
+		"  taskdb migrate --from sqlite:FILE --to postgres[:CONNINFO] [--append]\n"
+		"  taskdb migrate --from postgres[:CONNINFO] --to sqlite:FILE [--force]\n"
+		"Into PostgreSQL, everything is loaded in one transaction through taskdb's\n"
+		"triggers (status summary and event history), and committed only if the\n"
+		"counts and hashes match; a database that already has tasks is refused\n"
+		"without --append.  Into SQLite, a new file is written next to FILE,\n"
+		"read back and checked, then renamed over it; an existing FILE is refused\n"
+		"without --force.  Bad input is refused naming the table, row and value,\n"
+		"and nothing is written.  A progress bar is drawn on a terminal.\n",
+		.option_help =
+		"      --from=SOURCE       sqlite:FILE or postgres[:CONNINFO]\n"
+		"      --to=TARGET         postgres[:CONNINFO] or sqlite:FILE\n"
+		"      --init-sqlite=FILE  create an empty TaskDB SQLite file, then exit\n"
+		"      --append            (into PostgreSQL) allow a database that has tasks\n"
+		"      --force             (into SQLite) replace an existing FILE\n",
+		.notes =
+		"postgres without a CONNINFO uses -d or the libpq environment.\n"
+		"Exit status: 0 migrated and verified, 1 the copy did not verify (nothing\n"
+		"kept), 2 trouble (bad input, refused target, connection; nothing written).\n",
+		.options = OPT_MIGRATE,
+		.min_args = 0,
+		.max_args = 0,
+		.needs = {NULL}
+	},
+	{
 		.name = "help",
 		.run = cmd_help,
 		.args = "[SUBCOMMAND]",
@@ -279,10 +249,8 @@ static const Subcommand subcommands[] = {
  * ------------------------------------------------------------------------
  */
 
-static void print_error(const char *fmt,...) PRINTF_LIKE(1, 2);
-
 /* Prints "taskdb: <message>" on stderr. */
-static void
+void
 print_error(const char *fmt,...)
 {
 	va_list		ap;
@@ -294,10 +262,8 @@ print_error(const char *fmt,...)
 	fputc('\n', stderr);
 }
 
-static int	usage_error(const Subcommand *cmd, const char *fmt,...) PRINTF_LIKE(2, 3);
-
 /* A usage error: the reason, then where to find the usage; returns 2. */
-static int
+int
 usage_error(const Subcommand *cmd, const char *fmt,...)
 {
 	va_list		ap;
@@ -316,7 +282,7 @@ usage_error(const Subcommand *cmd, const char *fmt,...)
 }
 
 /* Length of msg without its trailing newlines and blanks (libpq ends with one). */
-static int
+int
 trimmed_length(const char *msg)
 {
 	size_t		len = strlen(msg);
@@ -335,7 +301,7 @@ trimmed_length(const char *msg)
  * client.  Without a server error (the connection was lost), libpq's own
  * message is shown.
  */
-static void
+void
 report_result_error(const PGresult *res, PGconn *conn)
 {
 	const char *primary = NULL;
@@ -784,7 +750,7 @@ session_command(Session *s, const char *sql)
 }
 
 /* Flushes stdout; a write error (disk full, closed pipe) is trouble. */
-static int
+int
 finish_output(int status)
 {
 	if (fflush(stdout) != 0 || ferror(stdout))
@@ -1244,6 +1210,7 @@ run_command_line(int argc, char **argv, Invocation *inv)
 	const Subcommand *cmd;
 	bool		want_help = false;
 	bool		options_done = false;
+	const char *migrate_opt = NULL;	/* an option only migrate takes */
 	int			i;
 
 	for (i = 1; i < argc; i++)
@@ -1270,6 +1237,24 @@ run_command_line(int argc, char **argv, Invocation *inv)
 			inv->verbose = true;
 		else if (strcmp(arg, "--json") == 0)
 			inv->json = true;
+		else if (strcmp(arg, "--append") == 0)
+			inv->append = true, migrate_opt = arg;
+		else if (strcmp(arg, "--force") == 0)
+			inv->force = true, migrate_opt = arg;
+		else if (strcmp(arg, "--from") == 0 || strcmp(arg, "--to") == 0 ||
+				 strcmp(arg, "--init-sqlite") == 0)
+		{
+			if (i + 1 >= argc)
+				return usage_error(NULL, "option \"%s\" requires a value", arg);
+			*(arg[2] == 'f' ? &inv->from : arg[2] == 't' ? &inv->to : &inv->init_sqlite) = argv[++i];
+			migrate_opt = arg;
+		}
+		else if (strncmp(arg, "--from=", 7) == 0)
+			inv->from = arg + 7, migrate_opt = "--from";
+		else if (strncmp(arg, "--to=", 5) == 0)
+			inv->to = arg + 5, migrate_opt = "--to";
+		else if (strncmp(arg, "--init-sqlite=", 14) == 0)
+			inv->init_sqlite = arg + 14, migrate_opt = "--init-sqlite";
 		else if (strcmp(arg, "-d") == 0 || strcmp(arg, "--dbname") == 0)
 		{
 			if (i + 1 >= argc)
@@ -1305,6 +1290,9 @@ run_command_line(int argc, char **argv, Invocation *inv)
 	if (inv->verbose && !(cmd->options & OPT_VERBOSE))
 		return usage_error(cmd, "option \"--verbose\" is not valid for \"%s\"",
 						   cmd->name);
+	if (migrate_opt != NULL && !(cmd->options & OPT_MIGRATE))
+		return usage_error(cmd, "option \"%s\" is not valid for \"%s\"",
+						   migrate_opt, cmd->name);
 	if (inv->json && !(cmd->options & OPT_JSON))
 		return usage_error(cmd, "option \"--json\" is not valid for \"%s\"",
 						   cmd->name);

@@ -12,6 +12,8 @@ packages=(
 	libtap-parser-sourcehandler-pgtap-perl
 	libipc-run-perl
 	libssl-dev
+	libsqlite3-dev
+	sqlite3
 	prometheus
 )
 
