@@ -173,8 +173,8 @@ typedef struct Check
 static const Check checks[] = {
 	/* tasks */
 	{"tasks", "id", "s.id IS NULL OR s.id !~ " UUID_RE, "is not a lower-case uuid"},
-	{"tasks", "id", "(SELECT count(*) FROM pg_temp.s_tasks d WHERE d.id = s.id) > 1", "is a duplicate id"},
-	{"tasks", "id", "EXISTS (SELECT 1 FROM taskdb.tasks t WHERE t.id::text = s.id)", "is already in the target database"},
+	{"tasks", "id", "s.id IN (SELECT d.id FROM pg_temp.s_tasks d GROUP BY d.id HAVING count(*) > 1)", "is a duplicate id"},
+	{"tasks", "id", "EXISTS (SELECT 1 FROM taskdb.tasks t WHERE t.id = s.id::uuid)", "is already in the target database"},
 	{"tasks", "title", "s.title IS NULL OR length(s.title) > 255", "is missing or longer than 255 characters"},
 	{"tasks", "status", "s.status IS NULL OR s.status NOT IN ('pending','in_progress','completed','failed','cancelled','retracted')",
 	 "is not a task status (pending, in_progress, completed, failed, cancelled, retracted)"},
@@ -190,11 +190,11 @@ static const Check checks[] = {
 	{"tasks", "metadata", JSON_BAD("s.metadata"), "is not valid JSON"},
 	/* runs */
 	{"runs", "id", "s.id IS NULL OR s.id !~ " UUID_RE, "is not a lower-case uuid"},
-	{"runs", "id", "(SELECT count(*) FROM pg_temp.s_runs d WHERE d.id = s.id) > 1", "is a duplicate id"},
-	{"runs", "id", "EXISTS (SELECT 1 FROM taskdb.runs t WHERE t.id::text = s.id)", "is already in the target database"},
+	{"runs", "id", "s.id IN (SELECT d.id FROM pg_temp.s_runs d GROUP BY d.id HAVING count(*) > 1)", "is a duplicate id"},
+	{"runs", "id", "EXISTS (SELECT 1 FROM taskdb.runs t WHERE t.id = s.id::uuid)", "is already in the target database"},
 	{"runs", "task_id", "s.task_id IS NULL OR s.task_id !~ " UUID_RE, "is not a lower-case uuid"},
 	{"runs", "task_id", "NOT EXISTS (SELECT 1 FROM pg_temp.s_tasks t WHERE t.id = s.task_id) "
-	 "AND NOT EXISTS (SELECT 1 FROM taskdb.tasks t WHERE t.id::text = s.task_id)", "names no task"},
+	 "AND NOT EXISTS (SELECT 1 FROM taskdb.tasks t WHERE t.id = s.task_id::uuid)", "names no task"},
 	{"runs", "status", "s.status IS NULL OR s.status NOT IN ('queued','running','completed','failed','cancelled')",
 	 "is not a run status (queued, running, completed, failed, cancelled)"},
 	{"runs", "tool_calls", JSON_BAD("s.tool_calls"), "is not valid JSON"},
@@ -205,14 +205,14 @@ static const Check checks[] = {
 	{"runs", "updated_at", "s.updated_at IS NULL OR " TS_BAD("s.updated_at"), "is not an ISO-8601 timestamp"},
 	/* gates */
 	{"gates", "id", "s.id IS NULL OR s.id !~ " UUID_RE, "is not a lower-case uuid"},
-	{"gates", "id", "(SELECT count(*) FROM pg_temp.s_gates d WHERE d.id = s.id) > 1", "is a duplicate id"},
-	{"gates", "id", "EXISTS (SELECT 1 FROM taskdb.gates t WHERE t.id::text = s.id)", "is already in the target database"},
+	{"gates", "id", "s.id IN (SELECT d.id FROM pg_temp.s_gates d GROUP BY d.id HAVING count(*) > 1)", "is a duplicate id"},
+	{"gates", "id", "EXISTS (SELECT 1 FROM taskdb.gates t WHERE t.id = s.id::uuid)", "is already in the target database"},
 	{"gates", "run_id", "s.run_id IS NULL OR s.run_id !~ " UUID_RE, "is not a lower-case uuid"},
 	{"gates", "run_id", "NOT EXISTS (SELECT 1 FROM pg_temp.s_runs r WHERE r.id = s.run_id) "
-	 "AND NOT EXISTS (SELECT 1 FROM taskdb.runs r WHERE r.id::text = s.run_id)", "names no run"},
+	 "AND NOT EXISTS (SELECT 1 FROM taskdb.runs r WHERE r.id = s.run_id::uuid)", "names no run"},
 	{"gates", "task_id", "s.task_id IS NULL OR s.task_id IS DISTINCT FROM COALESCE("
 	 "(SELECT r.task_id FROM pg_temp.s_runs r WHERE r.id = s.run_id),"
-	 "(SELECT r.task_id::text FROM taskdb.runs r WHERE r.id::text = s.run_id))", "is not the task of the gate's run"},
+	 "(SELECT r.task_id::text FROM taskdb.runs r WHERE r.id = s.run_id::uuid))", "is not the task of the gate's run"},
 	{"gates", "name", "s.name IS NULL OR length(s.name) > 255", "is missing or longer than 255 characters"},
 	{"gates", "type", "s.type IS NULL OR s.type NOT IN ('lint','policy','security','quality','truth')",
 	 "is not a gate type (lint, policy, security, quality, truth)"},
@@ -222,15 +222,15 @@ static const Check checks[] = {
 	{"gates", "created_at", "s.created_at IS NULL OR " TS_BAD("s.created_at"), "is not an ISO-8601 timestamp"},
 	/* artifacts */
 	{"artifacts", "id", "s.id IS NULL OR s.id !~ " UUID_RE, "is not a lower-case uuid"},
-	{"artifacts", "id", "(SELECT count(*) FROM pg_temp.s_artifacts d WHERE d.id = s.id) > 1", "is a duplicate id"},
-	{"artifacts", "id", "EXISTS (SELECT 1 FROM taskdb.artifacts t WHERE t.id::text = s.id)", "is already in the target database"},
+	{"artifacts", "id", "s.id IN (SELECT d.id FROM pg_temp.s_artifacts d GROUP BY d.id HAVING count(*) > 1)", "is a duplicate id"},
+	{"artifacts", "id", "EXISTS (SELECT 1 FROM taskdb.artifacts t WHERE t.id = s.id::uuid)", "is already in the target database"},
 	{"artifacts", "task_id", "s.task_id IS NULL OR s.task_id !~ " UUID_RE, "is not a lower-case uuid"},
 	{"artifacts", "task_id", "NOT EXISTS (SELECT 1 FROM pg_temp.s_tasks t WHERE t.id = s.task_id) "
-	 "AND NOT EXISTS (SELECT 1 FROM taskdb.tasks t WHERE t.id::text = s.task_id)", "names no task"},
+	 "AND NOT EXISTS (SELECT 1 FROM taskdb.tasks t WHERE t.id = s.task_id::uuid)", "names no task"},
 	{"artifacts", "run_id", "s.run_id IS NOT NULL AND s.run_id !~ " UUID_RE, "is not a lower-case uuid"},
 	{"artifacts", "run_id", "s.run_id IS NOT NULL AND s.task_id IS DISTINCT FROM COALESCE("
 	 "(SELECT r.task_id FROM pg_temp.s_runs r WHERE r.id = s.run_id),"
-	 "(SELECT r.task_id::text FROM taskdb.runs r WHERE r.id::text = s.run_id))", "names no run of the artifact's task"},
+	 "(SELECT r.task_id::text FROM taskdb.runs r WHERE r.id = s.run_id::uuid))", "names no run of the artifact's task"},
 	{"artifacts", "path", "s.path IS NULL", "is missing"},
 	{"artifacts", "sha256", "s.sha256 IS NULL OR s.sha256 !~ '^sha256:[0-9a-f]{64}$'",
 	 "is not \"sha256:\" and 64 lower-case hex digits"},
@@ -368,7 +368,8 @@ pg_connect(const char *conninfo)
 	/* The settings that shape the record text the hash is taken of. */
 	if (!pg_ok(conn, "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres';"
 			   " SET bytea_output = 'hex'; SET extra_float_digits = 1;"
-			   " SET search_path = pg_catalog, pg_temp", "setting up the session") ||
+			   " SET search_path = pg_catalog, pg_temp; SET temp_buffers = '256MB'",
+			   "setting up the session") ||
 		!pg_ok(conn, "SELECT 'taskdb.tasks'::regclass", NULL))
 	{
 		fputs("HINT:  Run CREATE EXTENSION taskdb; in the target database first.\n", stderr);
@@ -837,7 +838,10 @@ stage_file(sqlite3 *db, PGconn *conn, const char *file, long long counts[NTABLES
 	for (i = 0; i < NTABLES; i++)
 		if (!create_staging(conn, &tables[i]) || !stage_table(db, conn, file, &tables[i], p))
 			return false;
-	return pg_ok(conn, "ANALYZE pg_temp.s_tasks, pg_temp.s_runs, pg_temp.s_gates, pg_temp.s_artifacts", NULL);
+	/* The checks look rows up by id: index them, or each lookup is a scan. */
+	return pg_ok(conn, "CREATE INDEX ON pg_temp.s_tasks (id); CREATE INDEX ON pg_temp.s_runs (id);"
+				 " CREATE INDEX ON pg_temp.s_gates (id); CREATE INDEX ON pg_temp.s_artifacts (id);"
+				 " ANALYZE pg_temp.s_tasks, pg_temp.s_runs, pg_temp.s_gates, pg_temp.s_artifacts", NULL);
 }
 
 /* ------------------------------------------------------------------------

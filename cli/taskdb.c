@@ -352,7 +352,8 @@ print_usage(FILE *out)
 
 	fputs("taskdb publishes provenance reports of a taskdb database and checks\n"
 		  "them against it; it also runs the database's health checks, loads\n"
-		  "synthetic data and prints the hash of all data.\n"
+		  "synthetic data, prints the hash of all data and migrates TaskDB's\n"
+		  "SQLite files in and out.\n"
 		  "\n"
 		  "Usage:\n"
 		  "  taskdb [OPTION]... SUBCOMMAND [ARGUMENT]...\n"

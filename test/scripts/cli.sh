@@ -241,7 +241,7 @@ sql 'CREATE EXTENSION taskdb' || exit 1
 
 run help 0 "$cli" --help
 cp "$work/help.out" "$work/help-all"
-for c in publish verify debug-provenance doctor load export-hash help; do
+for c in publish verify debug-provenance doctor load export-hash migrate help; do
 	run "help-$c" 0 "$cli" help "$c" && {
 		echo "=== taskdb help $c"
 		cat "$work/help-$c.out"

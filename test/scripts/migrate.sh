@@ -64,6 +64,15 @@ sqlite3 "$work/f1.db" "SELECT created_at FROM tasks LIMIT 1" | grep -Eq '^[0-9]{
 sql -d taskdb_mig_b -c "SELECT status FROM taskdb.doctor() WHERE check_name = 'summary_drift'" | grep -qx pass ||
 	fail "drift after migrating in"
 
+# A progress bar on a terminal only (the runs above wrote nothing to stderr).
+[ -s "$work/to-pg-1.err" ] && fail "to-pg-1: wrote to stderr without a terminal: $(head -c 200 "$work/to-pg-1.err")"
+sql -d postgres -c "DROP DATABASE IF EXISTS taskdb_mig_tty" -c "CREATE DATABASE taskdb_mig_tty" >/dev/null
+sql -d taskdb_mig_tty -c "CREATE EXTENSION taskdb" >/dev/null
+script -qec "$cli migrate --from sqlite:$work/f1.db --to postgres:dbname=taskdb_mig_tty" /dev/null </dev/null >"$work/tty.out" 2>&1
+grep -q $'\r\\[##############################\\] 100%  3401/3401 rows  artifacts' "$work/tty.out" ||
+	fail "on a terminal: no progress bar reaching 100%: $(head -c 300 "$work/tty.out" | tr '\r' '|')"
+sql -d postgres -c "DROP DATABASE taskdb_mig_tty" >/dev/null
+
 # --- targets are protected -------------------------------------------------------
 "$cli" migrate --from "sqlite:$work/f1.db" --to postgres:dbname=taskdb_mig_b >"$work/o" 2>"$work/e"
 [ $? -eq 2 ] && grep -q 'already holds 300 tasks' "$work/e" && grep -q -- '--append' "$work/e" ||
