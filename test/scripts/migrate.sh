@@ -118,6 +118,31 @@ good "$work/ok.db"
 	fail "the valid small file was refused: $(cat "$work/e")"
 [ "$(sql -d taskdb_mig_bad -c "SELECT taskdb.status_derived('11111111-1111-4111-8111-111111111111')")" = in_progress ] ||
 	fail "the small file's task is not in_progress"
+# --append into a database that has other tasks.
+n0=$(sql -d taskdb_mig_a -c "SELECT count(*) FROM taskdb.tasks")
+"$cli" migrate --from "sqlite:$work/ok.db" --to postgres:dbname=taskdb_mig_a --append >/dev/null 2>"$work/e" ||
+	fail "--append into a database with tasks: $(cat "$work/e")"
+[ "$(sql -d taskdb_mig_a -c "SELECT count(*) FROM taskdb.tasks")" = $((n0 + 2)) ] || fail "--append did not add the 2 tasks"
+
+# The verification is not a formality: a trigger in the target that alters
+# what is inserted makes the hashes differ, and nothing is committed (exit 1).
+sql -d taskdb_mig_c <<'SQL' >/dev/null || exit 1
+CREATE FUNCTION public.meddle() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN NEW.title := NEW.title || '!'; RETURN NEW; END $$;
+CREATE TRIGGER meddle BEFORE INSERT ON taskdb.tasks FOR EACH ROW EXECUTE FUNCTION public.meddle();
+SQL
+sql -d postgres -c "DROP DATABASE IF EXISTS taskdb_mig_m" -c "CREATE DATABASE taskdb_mig_m TEMPLATE taskdb_mig_c" >/dev/null
+sql -d taskdb_mig_m -c "SET client_min_messages = warning" -c "TRUNCATE taskdb.tasks CASCADE" >/dev/null
+ev=$(sql -d taskdb_mig_m -c "SELECT count(*) FROM taskdb.event_history")
+"$cli" migrate --from "sqlite:$work/ok.db" --to postgres:dbname=taskdb_mig_m >"$work/o" 2>"$work/e"
+rc=$?
+[ "$rc" -eq 1 ] && grep -q 'the loaded rows hash sha256:[0-9a-f]*, the file.s sha256:[0-9a-f]*: not committed' "$work/e" ||
+	fail "a meddling trigger: exit $rc, $(cat "$work/e")"
+[ "$(sql -d taskdb_mig_m -c "SELECT count(*) FROM taskdb.tasks")" = 0 ] &&
+	[ "$(sql -d taskdb_mig_m -c "SELECT count(*) FROM taskdb.event_history")" = "$ev" ] ||
+	fail "a migration that did not verify left rows or events behind"
+sql -d postgres -c "DROP DATABASE taskdb_mig_m" >/dev/null
+
 # A fresh database, so the bad cases start from no tasks and no history.
 sql -d postgres -c "DROP DATABASE taskdb_mig_bad" -c "CREATE DATABASE taskdb_mig_bad" >/dev/null
 sql -d taskdb_mig_bad -c "CREATE EXTENSION taskdb" >/dev/null
