@@ -32,6 +32,7 @@
  *-------------------------------------------------------------------------
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -366,7 +367,11 @@ pg_connect(const char *conninfo)
 		return NULL;
 	}
 	/* The settings that shape the record text the hash is taken of. */
-	if (!pg_ok(conn, "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres';"
+	/*
+	 * client_encoding too: a CONNINFO may set another, and text converted on
+	 * the way in would hash the same on both sides of the server.
+	 */
+	if (!pg_ok(conn, "SET client_encoding = 'UTF8'; SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres';"
 			   " SET bytea_output = 'hex'; SET extra_float_digits = 1;"
 			   " SET search_path = pg_catalog, pg_temp; SET temp_buffers = '256MB'",
 			   "setting up the session") ||
@@ -662,6 +667,8 @@ sqlite_has_table(sqlite3 *db, const char *file, const Table *t, bool required)
 	for (i = 0; i < t->ncols; i++)
 		if (!found[i])
 		{
+			if (!required)
+				return false;	/* an optional table that is not ours: ignored */
 			print_error("%s: table \"%s\" has no column \"%s\"", file, t->name, t->cols[i]);
 			fputs("HINT:  The README's section on migration lists the columns of every table.\n", stderr);
 			return false;
@@ -698,6 +705,7 @@ stage_table(sqlite3 *db, PGconn *conn, const char *file, const Table *t, Progres
 	Buf			b = {NULL, 0, 0};
 	PGresult   *res;
 	bool		ok = true;
+	bool		reported = false;
 	long long	rownum = 0;
 
 	len = snprintf(sql, sizeof(sql), "SELECT rowid");
@@ -770,7 +778,10 @@ stage_table(sqlite3 *db, PGconn *conn, const char *file, const Table *t, Progres
 		if (b.len >= COPY_CHUNK)
 		{
 			if (PQputCopyData(conn, b.data, (int) b.len) != 1)
-				ok = false;
+			{
+				report_result_error(NULL, conn);
+				reported = ok = false;
+			}
 			b.len = 0;
 			progress_draw(p, t->name, false);
 		}
@@ -785,12 +796,16 @@ stage_table(sqlite3 *db, PGconn *conn, const char *file, const Table *t, Progres
 	}
 	sqlite3_finalize(st);
 	if (ok && b.len > 0 && PQputCopyData(conn, b.data, (int) b.len) != 1)
+	{
+		report_result_error(NULL, conn);
 		ok = false;
+	}
 	free(b.data);
 	PQputCopyEnd(conn, ok ? NULL : "taskdb migrate: bad input");
+	reported = !ok;				/* every failure so far has printed its reason */
 	while ((res = PQgetResult(conn)) != NULL)
 	{
-		if (ok && PQresultStatus(res) != PGRES_COMMAND_OK)
+		if (!reported && PQresultStatus(res) != PGRES_COMMAND_OK)
 		{
 			const char *ctx = PQresultErrorField(res, PG_DIAG_CONTEXT);
 			const char *line = ctx ? strstr(ctx, ", line ") : NULL;
@@ -801,6 +816,7 @@ stage_table(sqlite3 *db, PGconn *conn, const char *file, const Table *t, Progres
 							PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
 			else
 				report_result_error(res, conn);
+			reported = true;
 			ok = false;
 		}
 		PQclear(res);
@@ -817,6 +833,12 @@ stage_file(sqlite3 *db, PGconn *conn, const char *file, long long counts[NTABLES
 	int			i;
 	long long	n;
 
+	/* One read transaction: the counts and every table from one state of the file. */
+	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+	{
+		print_error("%s: not a readable SQLite database: %s", file, sqlite3_errmsg(db));
+		return false;
+	}
 	for (i = 0; i < NTABLES; i++)
 		if (!sqlite_has_table(db, file, &tables[i], true))
 			return false;
@@ -1134,6 +1156,23 @@ export_table(PGconn *conn, sqlite3 *db, const Table *t, const char *from, Progre
 	return ok;
 }
 
+/* fsync a file or a directory; false (reported) on error. */
+static bool
+fsync_path(const char *path, bool dir)
+{
+	int			fd = open(path, dir ? O_RDONLY | O_DIRECTORY : O_RDWR);
+
+	if (fd < 0 || fsync(fd) != 0)
+	{
+		print_error("could not fsync %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	close(fd);
+	return true;
+}
+
 static int
 postgres_to_sqlite(const Invocation *inv, const char *conninfo, const char *file)
 {
@@ -1160,7 +1199,28 @@ postgres_to_sqlite(const Invocation *inv, const char *conninfo, const char *file
 		fputs("HINT:  Choose a new file, or add --force to replace it (only once the new one is verified).\n", stderr);
 		return EXIT_TROUBLE;
 	}
-	snprintf(tmp, sizeof(tmp), "%s.taskdb-migrate-%d", file, (int) getpid());
+	if (snprintf(tmp, sizeof(tmp), "%s.taskdb-migrate-%d", file, (int) getpid()) >= (int) sizeof(tmp))
+	{
+		print_error("%s: the file name is too long", file);
+		return EXIT_TROUBLE;
+	}
+	{
+		/* An old file's journal would be replayed into the new one. */
+		static const char *const suffixes[] = {"-journal", "-wal"};
+		char		side[4200];
+		size_t		k;
+
+		for (k = 0; k < 2; k++)
+		{
+			snprintf(side, sizeof(side), "%s%s", file, suffixes[k]);
+			if (stat(side, &sb) == 0)
+			{
+				print_error("%s exists: SQLite may be using %s, or a crash left it", side, file);
+				fputs("HINT:  Open the file with sqlite3 once to recover it, or remove the journal if the file is not wanted.\n", stderr);
+				return EXIT_TROUBLE;
+			}
+		}
+	}
 	conn = pg_connect(conninfo);
 	if (conn == NULL)
 		return EXIT_TROUBLE;
@@ -1255,12 +1315,30 @@ postgres_to_sqlite(const Invocation *inv, const char *conninfo, const char *file
 		status = EXIT_NOT_VERIFIED;
 		goto done;
 	}
+	/* Durable before it replaces anything: the file, then its directory. */
+	if (!fsync_path(tmp, false))
+		goto done;
 	if (rename(tmp, file) != 0)
 	{
 		print_error("cannot rename %s to %s: %s", tmp, file, strerror(errno));
 		goto done;
 	}
 	made = false;
+	{
+		char		dir[4096];
+		char	   *slash;
+
+		snprintf(dir, sizeof(dir), "%s", file);
+		slash = strrchr(dir, '/');
+		if (slash == NULL)
+			snprintf(dir, sizeof(dir), ".");
+		else if (slash == dir)
+			dir[1] = '\0';
+		else
+			*slash = '\0';
+		if (!fsync_path(dir, true))
+			goto done;
+	}
 	printf("migrated postgres to sqlite:%s: %lld tasks, %lld runs, %lld gates, %lld artifacts, %lld events in %.1f s\n"
 		   "verified: row counts equal, canonical hash %s on both sides\n",
 		   file, src_counts[0], src_counts[1], src_counts[2], src_counts[3], nevents,

@@ -21,8 +21,9 @@
  *
  * A client has CLIENT_TIMEOUT_MS from accept() to send its request and read
  * the answer; then it is dropped.  At most MAX_CLIENTS are held: a new
- * connection beyond that evicts the one accepted longest ago, so silent or
- * slow clients cannot keep a scrape out.  A request is read up to
+ * connection beyond that evicts a client that has its answer or is silent
+ * or slow (client_slot), so none of those can keep a scrape out.  A
+ * request is read up to
  * REQUEST_MAX bytes.  Only "GET /metrics" (with or without a query string)
  * answers 200; another method on /metrics gets 405, another path 404, a
  * malformed request 400, an oversized one 431.  Every answer carries
@@ -68,6 +69,9 @@ char	   *taskdb_metrics_listen_address = NULL;
 #define CLIENT_TIMEOUT_MS	5000
 #define LINGER_MS			1000
 #define RESTART_SECONDS		5
+#define ACCEPT_PAUSE_MS		100
+#define EVICT_IDLE_MS		500		/* a client this young is never evicted */
+#define FULL_PAUSE_MS		20		/* no slot: accept again after this */
 
 typedef enum ClientState
 {
@@ -94,6 +98,7 @@ static pgsocket listen_socks[MAX_LISTEN];
 static int	nlisten = 0;
 static HttpClient clients[MAX_CLIENTS];
 static MemoryContext http_context = NULL;
+static TimestampTz accept_paused_until = 0;
 
 /*
  * Called from _PG_init while shared_preload_libraries is being processed:
@@ -201,33 +206,82 @@ client_close(HttpClient *c)
 	c->state = CLIENT_FREE;
 }
 
-/* Accept every pending connection on one listening socket. */
+/*
+ * The slot a new connection takes: a free one, else a client to evict.
+ * Victims, in this order: a client whose answer is already sent (closing
+ * it loses nothing), then one that has sent nothing, then one that has sent
+ * part of a request, oldest first in each class -- never one whose answer
+ * is being written, nor one accepted less than EVICT_IDLE_MS ago (it has
+ * not had a chance to speak).  NULL: leave the connection in the backlog.
+ */
+static HttpClient *
+client_slot(TimestampTz call_start)
+{
+	HttpClient *best = NULL;
+	int			best_class = 0;
+	int			i;
+
+	for (i = 0; i < MAX_CLIENTS; i++)
+	{
+		HttpClient *c = &clients[i];
+		int			class;
+
+		if (c->state == CLIENT_FREE)
+			return c;
+		if (c->state == CLIENT_DRAINING)
+			class = 3;
+		else if (c->state == CLIENT_READING &&
+				 c->accepted_at <= TimestampTzPlusMilliseconds(call_start, -EVICT_IDLE_MS))
+			class = c->nread == 0 ? 2 : 1;
+		else
+			continue;
+		if (best == NULL || class > best_class ||
+			(class == best_class && c->accepted_at < best->accepted_at))
+		{
+			best = c;
+			best_class = class;
+		}
+	}
+	return best;
+}
+
+/*
+ * Accept pending connections on one listening socket while there is a slot
+ * for them (see client_slot); the rest wait in the backlog.  So silent or
+ * half-sent clients cannot keep a scrape out, and a burst of scrapes does
+ * not evict its own members.  On an error other than "nothing pending" (out
+ * of descriptors, say) accepting pauses for ACCEPT_PAUSE_MS, or the
+ * readable socket would spin the loop.
+ */
 static void
 client_accept(pgsocket lsock)
 {
+	TimestampTz call_start = GetCurrentTimestamp();
+
 	for (;;)
 	{
-		pgsocket	sock = accept(lsock, NULL, NULL);
-		HttpClient *slot = NULL;
-		int			i;
+		HttpClient *slot = client_slot(call_start);
+		pgsocket	sock;
 
+		if (slot == NULL)
+		{
+			/* Full: look again shortly, not at once (the socket stays readable). */
+			accept_paused_until = TimestampTzPlusMilliseconds(call_start, FULL_PAUSE_MS);
+			return;
+		}
+		sock = accept(lsock, NULL, NULL);
 		if (sock == PGINVALID_SOCKET)
-			return;				/* EAGAIN, or the peer is already gone */
+		{
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+				errno != ECONNABORTED)
+				accept_paused_until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+																  ACCEPT_PAUSE_MS);
+			return;
+		}
 		if (!pg_set_noblock(sock))
 		{
 			closesocket(sock);
 			continue;
-		}
-		/* A free slot, or else evict the client accepted longest ago. */
-		for (i = 0; i < MAX_CLIENTS; i++)
-		{
-			if (clients[i].state == CLIENT_FREE)
-			{
-				slot = &clients[i];
-				break;
-			}
-			if (slot == NULL || clients[i].accepted_at < slot->accepted_at)
-				slot = &clients[i];
 		}
 		client_close(slot);
 		slot->state = CLIENT_READING;
@@ -283,14 +337,20 @@ static void
 client_handle_request(HttpClient *c)
 {
 	char	   *line = c->request;
-	char	   *eol = memchr(line, '\n', c->nread);
+	char	   *end = c->request + c->nread;
+	char	   *eol;
 	char	   *method;
 	char	   *target;
 	char	   *version;
 	char	   *p;
 	size_t		pathlen;
 
-	if (eol == NULL)
+	/* RFC 9112: ignore empty lines before the request line. */
+	while (line < end && (*line == '\r' || *line == '\n'))
+		line++;
+	eol = memchr(line, '\n', end - line);
+
+	if (eol == NULL || memchr(line, '\0', eol - line) != NULL)
 		goto malformed;
 	*eol = '\0';
 	if (eol > line && eol[-1] == '\r')
@@ -347,9 +407,12 @@ malformed:
 static bool
 request_complete(HttpClient *c)
 {
-	int			i;
+	int			i = 0;
 
-	for (i = 0; i < c->nread; i++)
+	/* Empty lines before the request line do not end it. */
+	while (i < c->nread && (c->request[i] == '\r' || c->request[i] == '\n'))
+		i++;
+	for (; i < c->nread; i++)
 	{
 		if (c->request[i] != '\n')
 			continue;
@@ -471,8 +534,11 @@ taskdb_metrics_http_main(Datum main_arg)
 		set = taskdb_create_wait_event_set(MAX_LISTEN + MAX_CLIENTS + 2);
 		AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
 		AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
-		for (i = 0; i < nlisten; i++)
-			AddWaitEventToSet(set, WL_SOCKET_READABLE, listen_socks[i], NULL, NULL);
+		if (accept_paused_until <= now)
+			for (i = 0; i < nlisten; i++)
+				AddWaitEventToSet(set, WL_SOCKET_READABLE, listen_socks[i], NULL, NULL);
+		else if (next_deadline == 0 || accept_paused_until < next_deadline)
+			timeout = TimestampDifferenceMilliseconds(now, accept_paused_until) + 1;
 		for (i = 0; i < MAX_CLIENTS; i++)
 		{
 			HttpClient *c = &clients[i];
@@ -487,6 +553,11 @@ taskdb_metrics_http_main(Datum main_arg)
 		nevents = WaitEventSetWait(set, timeout, events, lengthof(events), PG_WAIT_EXTENSION);
 		FreeWaitEventSet(set);
 
+		/*
+		 * Clients first, then new connections: a client with its request
+		 * waiting in this batch must be read before client_slot() judges it
+		 * silent.
+		 */
 		for (i = 0; i < nevents; i++)
 		{
 			WaitEvent  *ev = &events[i];
@@ -497,13 +568,7 @@ taskdb_metrics_http_main(Datum main_arg)
 				ResetLatch(MyLatch);
 				continue;
 			}
-			if (c == NULL)
-			{
-				client_accept(ev->fd);
-				continue;
-			}
-			/* A client evicted by an accept earlier in this batch: skip it. */
-			if (c->state == CLIENT_FREE || c->sock != ev->fd)
+			if (c == NULL || c->state == CLIENT_FREE || c->sock != ev->fd)
 				continue;
 			if (c->state == CLIENT_WRITING)
 				client_write(c);
@@ -513,5 +578,8 @@ taskdb_metrics_http_main(Datum main_arg)
 			if (c->state == CLIENT_WRITING)
 				client_write(c);
 		}
+		for (i = 0; i < nevents; i++)
+			if (events[i].user_data == NULL && !(events[i].events & WL_LATCH_SET))
+				client_accept(events[i].fd);
 	}
 }

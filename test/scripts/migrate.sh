@@ -64,6 +64,17 @@ sqlite3 "$work/f1.db" "SELECT created_at FROM tasks LIMIT 1" | grep -Eq '^[0-9]{
 sql -d taskdb_mig_b -c "SELECT status FROM taskdb.doctor() WHERE check_name = 'summary_drift'" | grep -qx pass ||
 	fail "drift after migrating in"
 
+# A CONNINFO asking for another client encoding cannot alter the text: the
+# session pins UTF8 (ü and 漢字 would not survive LATIN1, and the hashes
+# would still agree, both being taken after the conversion).
+sql -d postgres -c "DROP DATABASE IF EXISTS taskdb_mig_enc" -c "CREATE DATABASE taskdb_mig_enc" >/dev/null
+sql -d taskdb_mig_enc -c "CREATE EXTENSION taskdb" >/dev/null
+h5=$(step to-pg-latin1 migrate --from "sqlite:$work/f1.db" --to "postgres:dbname=taskdb_mig_enc client_encoding=LATIN1")
+[ "$h5" = "$h1" ] || fail "with client_encoding=LATIN1 in the CONNINFO: hash $h5, not $h1"
+[ "$(sql -d taskdb_mig_enc -c 'SELECT taskdb.export_hash()')" = "${e[0]}" ] ||
+	fail "with client_encoding=LATIN1 in the CONNINFO: the data differs"
+sql -d postgres -c "DROP DATABASE taskdb_mig_enc" >/dev/null
+
 # A progress bar on a terminal only (the runs above wrote nothing to stderr).
 [ -s "$work/to-pg-1.err" ] && fail "to-pg-1: wrote to stderr without a terminal: $(head -c 200 "$work/to-pg-1.err")"
 sql -d postgres -c "DROP DATABASE IF EXISTS taskdb_mig_tty" -c "CREATE DATABASE taskdb_mig_tty" >/dev/null

@@ -124,6 +124,10 @@ is($st, 400, 'a target without a slash: 400');
 is($st, 400, 'a control character: 400');
 ($st) = http_raw($hport, "\0\xff\xfe binary \r\n\r\n");
 is($st, 400, 'binary junk: 400');
+($st) = http_raw($hport, "GET /metrics HTTP/1.1\0garbage\r\n\r\n");
+is($st, 400, 'a NUL byte in the request line: 400');
+($st) = http_raw($hport, "\r\n\r\nGET /metrics HTTP/1.1\r\n\r\n");
+is($st, 200, 'empty lines before the request line are skipped (RFC 9112)');
 ($st) = http_raw($hport, "GET /metrics HTTP/1.1\r\nX-Long: " . ('a' x 9000) . "\r\n\r\n");
 is($st, 431, 'headers over 8 kB: 431');
 ($st) = http_raw($hport, 'G' x 20000);
@@ -162,6 +166,30 @@ if ($sel->can_read(15))
 ok($got_eof, 'a client that says nothing is disconnected');
 cmp_ok(time - $t0, '<', 10, 'within its time limit');
 close $_ for @silent, $deaf, $lone;
+
+# A burst of 48 clients that all ask at once: more than the 32 slots, and
+# every one is answered (the rest wait in the backlog; none is evicted by
+# another member of the burst).
+my @burst = map {
+	IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $hport, Proto => 'tcp') or die "connect: $!"
+} 1 .. 48;
+print $_ "GET /metrics HTTP/1.1\r\n\r\n" for @burst;
+my $answered = 0;
+for my $sock (@burst)
+{
+	my $sel = IO::Select->new($sock);
+	my $data = '';
+	my $until = time + 10;
+	while (time < $until && $sel->can_read($until - time))
+	{
+		my $n = sysread($sock, my $chunk, 65536);
+		last if !$n;
+		$data .= $chunk;
+	}
+	$answered++ if $data =~ m{^HTTP/1\.1 200 };
+	close $sock;
+}
+is($answered, 48, 'a burst of 48 simultaneous scrapes: all answered 200');
 
 # --- restarts ------------------------------------------------------------------
 my $pid = worker_pid();
