@@ -84,3 +84,11 @@ SELECT * FROM taskdb.doctor();
 \echo 'metrics (taskdb.metrics(), counters and histogram counts):'
 SELECT l AS metric FROM regexp_split_to_table(taskdb.metrics(), E'\n') l
 WHERE l <> '' AND l NOT LIKE '#%' AND l NOT LIKE '%_bucket{%';
+
+\echo
+\echo 'a synthetic load through the same path (taskdb.generate_synthetic, 1,000 tasks), then the hash of all data:'
+SET client_min_messages = warning;
+SELECT * FROM taskdb.generate_synthetic(1000, 10, 3, 5000, seed => 42);
+RESET client_min_messages;
+SELECT status_derived, count(*) FROM taskdb.task_status GROUP BY 1 ORDER BY 1;
+SELECT taskdb.export_hash();
