@@ -27,15 +27,13 @@ $node->start;
 
 # One request over a raw socket: returns (status, headers, body), or
 # (undef) when the server closed without an answer or took over 8 s.
-sub http_raw
+# Everything the server sends until it closes (or $secs pass), then close.
+sub read_to_eof
 {
-	my ($port, $request) = @_;
-	my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
-		Proto => 'tcp', Timeout => 5) or return (undef);
-	print $sock $request;
+	my ($sock, $secs) = @_;
 	my $sel = IO::Select->new($sock);
 	my $data = '';
-	my $until = time + 8;
+	my $until = time + $secs;
 	while (time < $until && $sel->can_read($until - time))
 	{
 		my $n = sysread($sock, my $chunk, 65536);
@@ -43,6 +41,16 @@ sub http_raw
 		$data .= $chunk;
 	}
 	close $sock;
+	return $data;
+}
+
+sub http_raw
+{
+	my ($port, $request) = @_;
+	my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+		Proto => 'tcp', Timeout => 5) or return (undef);
+	print $sock $request;
+	my $data = read_to_eof($sock, 8);
 	return (undef) unless $data =~ m{^HTTP/1\.1 (\d{3}) [^\r]*\r\n(.*?)\r\n\r\n(.*)\z}s;
 	return ($1, $2, $3);
 }
@@ -177,17 +185,7 @@ print $_ "GET /metrics HTTP/1.1\r\n\r\n" for @burst;
 my $answered = 0;
 for my $sock (@burst)
 {
-	my $sel = IO::Select->new($sock);
-	my $data = '';
-	my $until = time + 10;
-	while (time < $until && $sel->can_read($until - time))
-	{
-		my $n = sysread($sock, my $chunk, 65536);
-		last if !$n;
-		$data .= $chunk;
-	}
-	$answered++ if $data =~ m{^HTTP/1\.1 200 };
-	close $sock;
+	$answered++ if read_to_eof($sock, 10) =~ m{^HTTP/1\.1 200 };
 }
 is($answered, 48, 'a burst of 48 simultaneous scrapes: all answered 200');
 
