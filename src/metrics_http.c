@@ -529,7 +529,7 @@ taskdb_metrics_http_main(Datum main_arg)
 				next_deadline = c->deadline;
 		}
 		if (next_deadline != 0)
-			timeout = TimestampDifferenceMilliseconds(now, next_deadline) + 1;
+			timeout = (long) ((next_deadline - now) / 1000) + 1;
 
 		set = taskdb_create_wait_event_set(MAX_LISTEN + MAX_CLIENTS + 2);
 		AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
@@ -538,7 +538,7 @@ taskdb_metrics_http_main(Datum main_arg)
 			for (i = 0; i < nlisten; i++)
 				AddWaitEventToSet(set, WL_SOCKET_READABLE, listen_socks[i], NULL, NULL);
 		else if (next_deadline == 0 || accept_paused_until < next_deadline)
-			timeout = TimestampDifferenceMilliseconds(now, accept_paused_until) + 1;
+			timeout = (long) ((accept_paused_until - now) / 1000) + 1;
 		for (i = 0; i < MAX_CLIENTS; i++)
 		{
 			HttpClient *c = &clients[i];
