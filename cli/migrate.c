@@ -401,20 +401,51 @@ create_staging(PGconn *conn, const Table *t)
 }
 
 /*
+ * The columns of t as an SQL list, "a.c1, a.c2::uuid, ...": with alias a
+ * (bare names when alias is NULL), cast from staging's text to taskdb's
+ * types when cast is true (bytea is staged as bytea).
+ */
+static void
+column_list(const Table *t, const char *alias, bool cast, char *out, size_t size)
+{
+	int			len = 0;
+	int			i;
+
+	out[0] = '\0';
+	for (i = 0; i < t->ncols; i++)
+	{
+		bool		c = cast && strcmp(t->types[i], "text") != 0 && strcmp(t->types[i], "bytea") != 0;
+
+		len += snprintf(out + len, size - len, "%s%s%s%s%s%s", i ? ", " : "",
+						alias ? alias : "", alias ? "." : "", t->cols[i],
+						c ? "::" : "", c ? t->types[i] : "");
+	}
+}
+
+/*
  * The staged row cast to taskdb's types, as a record: the same expression
  * over s (staging) and t (taskdb) hashes the same when the data is.
  */
 static void
 row_expr(const Table *t, const char *alias, bool staged, char *out, size_t size)
 {
-	int			len = snprintf(out, size, "ROW(");
-	int			i;
+	char		cols[1024];
 
-	for (i = 0; i < t->ncols; i++)
-		len += snprintf(out + len, size - len, "%s%s.%s%s%s", i ? ", " : "", alias, t->cols[i],
-						staged && strcmp(t->types[i], "text") != 0 && strcmp(t->types[i], "bytea") != 0 ? "::" : "",
-						staged && strcmp(t->types[i], "text") != 0 && strcmp(t->types[i], "bytea") != 0 ? t->types[i] : "");
-	snprintf(out + len, size - len, ")::text");
+	column_list(t, alias, staged, cols, sizeof(cols));
+	snprintf(out, size, "ROW(%s)::text", cols);
+}
+
+/* Starts a COPY; false (reported) unless the server is now in state want. */
+static bool
+begin_copy(PGconn *conn, const char *sql, ExecStatusType want)
+{
+	PGresult   *res = PQexec(conn, sql);
+	bool		ok = PQresultStatus(res) == want;
+
+	if (!ok)
+		report_result_error(res, conn);
+	PQclear(res);
+	return ok;
 }
 
 /*
@@ -698,6 +729,7 @@ static bool
 stage_table(sqlite3 *db, PGconn *conn, const char *file, const Table *t, Progress *p)
 {
 	char		sql[1024];
+	char		cols[512];
 	int			len;
 	int			i;
 	int			rc;
@@ -718,19 +750,13 @@ stage_table(sqlite3 *db, PGconn *conn, const char *file, const Table *t, Progres
 		return false;
 	}
 
-	len = snprintf(sql, sizeof(sql), "COPY pg_temp.s_%s (rownum", t->name);
-	for (i = 0; i < t->ncols; i++)
-		len += snprintf(sql + len, sizeof(sql) - len, ", %s", t->cols[i]);
-	snprintf(sql + len, sizeof(sql) - len, ") FROM STDIN");
-	res = PQexec(conn, sql);
-	if (PQresultStatus(res) != PGRES_COPY_IN)
+	column_list(t, NULL, false, cols, sizeof(cols));
+	snprintf(sql, sizeof(sql), "COPY pg_temp.s_%s (rownum, %s) FROM STDIN", t->name, cols);
+	if (!begin_copy(conn, sql, PGRES_COPY_IN))
 	{
-		report_result_error(res, conn);
-		PQclear(res);
 		sqlite3_finalize(st);
 		return false;
 	}
-	PQclear(res);
 
 	while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW)
 	{
@@ -937,18 +963,9 @@ sqlite_to_postgres(const Invocation *inv, const char *file, const char *conninfo
 		char		sql[2048];
 		char		cols[512];
 		char		vals[1024];
-		int			cl = 0;
-		int			vl = 0;
-		int			k;
 
-		for (k = 0; k < t->ncols; k++)
-		{
-			bool		cast = strcmp(t->types[k], "text") != 0 && strcmp(t->types[k], "bytea") != 0;
-
-			cl += snprintf(cols + cl, sizeof(cols) - cl, "%s%s", k ? ", " : "", t->cols[k]);
-			vl += snprintf(vals + vl, sizeof(vals) - vl, "%ss.%s%s%s", k ? ", " : "", t->cols[k],
-						   cast ? "::" : "", cast ? t->types[k] : "");
-		}
+		column_list(t, NULL, false, cols, sizeof(cols));
+		column_list(t, "s", true, vals, sizeof(vals));
 		snprintf(sql, sizeof(sql), "INSERT INTO taskdb.%s (%s) SELECT %s FROM pg_temp.s_%s s ORDER BY s.rownum",
 				 t->name, cols, vals, t->name);
 		if (!pg_ok(conn, sql, t->name))
@@ -1087,15 +1104,11 @@ export_table(PGconn *conn, sqlite3 *db, const Table *t, const char *from, Progre
 		print_error("preparing the SQLite insert into %s: %s", t->name, sqlite3_errmsg(db));
 		return false;
 	}
-	res = PQexec(conn, sql);
-	if (PQresultStatus(res) != PGRES_COPY_OUT)
+	if (!begin_copy(conn, sql, PGRES_COPY_OUT))
 	{
-		report_result_error(res, conn);
-		PQclear(res);
 		sqlite3_finalize(st);
 		return false;
 	}
-	PQclear(res);
 	while ((n = PQgetCopyData(conn, &line, 0)) > 0)
 	{
 		char	   *f[14];
