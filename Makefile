@@ -3,7 +3,11 @@
 
 EXTENSION = taskdb
 MODULE_big = taskdb
-DATA = taskdb--1.0.sql
+# taskdb--1.0.sql is what 1.0 users installed and is never edited.  The
+# fresh install of the current version is 1.0 followed by the upgrade
+# scripts, so a new database and an updated one run the same statements.
+DATA = taskdb--1.0.sql taskdb--1.0--1.1.sql
+DATA_built = taskdb--1.1.sql
 OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))
 
 PG_CONFIG ?= pg_config
@@ -22,6 +26,9 @@ PROVE_TESTS = $(wildcard test/t/*.pl)
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+taskdb--1.1.sql: taskdb--1.0.sql taskdb--1.0--1.1.sql
+	cat $^ > $@
 
 # The command-line client, cli/taskdb, a libpq and libsqlite3 program.  PGXS builds either
 # a MODULE_big or a PROGRAM from one Makefile (both use OBJS), so the client

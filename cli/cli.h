@@ -13,7 +13,7 @@
 
 #include "libpq-fe.h"
 
-#define TASKDB_CLI_VERSION "1.0"
+#define TASKDB_CLI_VERSION "1.1"
 
 #define EXIT_PASS		0		/* every claim holds (or help, version) */
 #define EXIT_FAIL		1		/* some claim does not hold */

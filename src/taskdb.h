@@ -19,7 +19,7 @@
 #define TASKDB_SCHEMA "taskdb"
 
 /* The extension version this library implements (taskdb.control). */
-#define TASKDB_VERSION "1.0"
+#define TASKDB_VERSION "1.1"
 
 /* The counters a task_status row holds; every status_derived case is a function of them. */
 typedef struct StatusCounters

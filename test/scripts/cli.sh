@@ -258,7 +258,7 @@ for c in help help-h help-cmd help-verify; do
 	[ -s "$work/$c.err" ] && fail "$c: printed on stderr: $(cat "$work/$c.err")"
 done
 run version 0 "$cli" --version
-[ "$(cat "$work/version.out")" = "taskdb (taskdb CLI) 1.0" ] ||
+[ "$(cat "$work/version.out")" = "taskdb (taskdb CLI) 1.1" ] ||
 	fail "--version printed \"$(cat "$work/version.out")\""
 
 # ------------------------------------------------------------------------

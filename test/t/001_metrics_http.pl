@@ -281,7 +281,7 @@ SKIP:
 	my $up = $wait_for->('up{job="taskdb"}', '1');
 	ok($up, 'Prometheus scrapes the endpoint: up == 1');
 	my $info = $wait_for->('taskdb_build_info', '1');
-	is($info && $info->{metric}{version}, '1.0', 'taskdb_build_info read back through the query API');
+	is($info && $info->{metric}{version}, '1.1', 'taskdb_build_info read back through the query API');
 	my $reads = $wait_for->('taskdb_status_derived_read_latency_ms_count', '7');
 	ok($reads, 'the 7 reads made over SQL come back through Prometheus');
 	my $p95 = $wait_for->(
