@@ -21,3 +21,64 @@ INSERT INTO taskdb.artifacts (id, run_id, path, sha256, size_bytes, media_type, 
 SELECT 'f7a8b9c0-0000-4000-8000-000000000001', 'c9d0e1f2-0000-4000-8000-000000000001',
        'dist/parser-1.1.0.tar.gz', taskdb.sha256(body), length(body), 'application/gzip', body
   FROM (SELECT convert_to('parser build 1.1.0', 'UTF8') AS body) b;
+
+-- The report itself, as publishing stored it in the database it came from
+-- (a report verifies only where it is recorded in taskdb.reports: one
+-- published in a transaction that rolled back never is).
+INSERT INTO taskdb.reports (id, verification_snapshot_ts, snapshot, published_by, claims_count, report)
+SELECT (r->>'report_id')::uuid, (r->>'verification_snapshot_ts')::timestamptz, (r->>'snapshot')::pg_snapshot,
+       r->>'published_by', jsonb_array_length(r->'claims_validated'), r
+  FROM (SELECT $report${
+    "format": "taskdb-provenance/1",
+    "database": "postgres",
+    "snapshot": "731:731:",
+    "report_id": "f82c9339-8de2-490f-aa74-ce1bea3e7034",
+    "signature": "hmac-sha256:8141a32120ff389ef22dece6cfe62ccaa005f96ee41259e3493bfeed969e7684",
+    "published_by": "postgres",
+    "claims_validated": [
+        {
+            "id": "a1b2c3d4-0000-4000-8000-000000000001",
+            "kind": "task_id",
+            "claim": "task_id:a1b2c3d4-0000-4000-8000-000000000001",
+            "expected": "pending",
+            "at_snapshot": "pending"
+        },
+        {
+            "id": "a1b2c3d4-0000-4000-8000-000000000001",
+            "kind": "status_derived",
+            "claim": "status_derived:a1b2c3d4-0000-4000-8000-000000000001",
+            "expected": "completed",
+            "at_snapshot": "completed"
+        },
+        {
+            "id": "c9d0e1f2-0000-4000-8000-000000000001",
+            "kind": "run_id",
+            "claim": "run_id:c9d0e1f2-0000-4000-8000-000000000001",
+            "expected": "completed",
+            "at_snapshot": "completed"
+        },
+        {
+            "id": "b3c4d5e6-0000-4000-8000-000000000001",
+            "kind": "gate_id",
+            "claim": "gate_id:b3c4d5e6-0000-4000-8000-000000000001",
+            "expected": "pass",
+            "at_snapshot": "pass"
+        },
+        {
+            "id": "e5f6a7b8-0000-4000-8000-000000000002",
+            "kind": "status_derived",
+            "claim": "status_derived:e5f6a7b8-0000-4000-8000-000000000002",
+            "expected": "blocked",
+            "at_snapshot": "blocked"
+        },
+        {
+            "id": "f7a8b9c0-0000-4000-8000-000000000001",
+            "hash": "sha256:e76ea18b9b45d37cab805eb1a412fe5a033adb9d5ff6996fd4923f54959def5c",
+            "kind": "artifact_hash",
+            "claim": "artifact_hash:sha256:e76ea18b9b45d37cab805eb1a412fe5a033adb9d5ff6996fd4923f54959def5c",
+            "expected": "sha256:e76ea18b9b45d37cab805eb1a412fe5a033adb9d5ff6996fd4923f54959def5c",
+            "at_snapshot": "sha256:e76ea18b9b45d37cab805eb1a412fe5a033adb9d5ff6996fd4923f54959def5c"
+        }
+    ],
+    "verification_snapshot_ts": "2026-11-27T21:23:32.079933Z"
+}$report$::jsonb AS r) d;

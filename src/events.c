@@ -82,6 +82,17 @@ PG_FUNCTION_INFO_V1(archive_event_blocks);
 /* Set only while taskdb's archival function moves events out. */
 bool		events_archiving = false;
 
+/*
+ * Whether the current transaction has written taskdb's data (tasks, runs,
+ * gates, artifacts), for publish_report, which must not sign a state that
+ * includes the transaction's own uncommitted writes.  written_subid is the
+ * outermost open subtransaction holding such a write: a write at a deeper
+ * level leaves it as is, a committed subtransaction hands it to its parent,
+ * an aborted one takes it away (no write outside it is left, since it was
+ * the outermost).  InvalidSubTransactionId: nothing written.
+ */
+static SubTransactionId written_subid = InvalidSubTransactionId;
+
 /* Rows of events formed per table_multi_insert call. */
 #define EVENT_BATCH 1000
 
@@ -592,6 +603,8 @@ record_events(PG_FUNCTION_ARGS)
 		return PointerGetDatum(NULL);
 
 	metrics_writer_begin();
+	if (e != ENTITY_REPORT && written_subid == InvalidSubTransactionId)
+		written_subid = GetCurrentSubTransactionId();
 	writer_open(&w, e, op,
 				op == OP_INSERT ? tuplestore_tuple_count(trigdata->tg_newtable) :
 				op == OP_TRUNCATE ? 1 : tuplestore_tuple_count(trigdata->tg_oldtable));
@@ -617,6 +630,48 @@ record_events(PG_FUNCTION_ARGS)
 	writer_close(&w);
 
 	return PointerGetDatum(NULL);
+}
+
+bool
+events_xact_wrote_data(void)
+{
+	return written_subid != InvalidSubTransactionId;
+}
+
+static void
+events_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PREPARE:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			written_subid = InvalidSubTransactionId;
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+events_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						SubTransactionId parentSubid, void *arg)
+{
+	if (written_subid != mySubid)
+		return;
+	if (event == SUBXACT_EVENT_COMMIT_SUB)
+		written_subid = parentSubid;
+	else if (event == SUBXACT_EVENT_ABORT_SUB)
+		written_subid = InvalidSubTransactionId;
+}
+
+void
+events_register_callbacks(void)
+{
+	RegisterXactCallback(events_xact_callback, NULL);
+	RegisterSubXactCallback(events_subxact_callback, NULL);
 }
 
 /*
@@ -680,57 +735,68 @@ refuse_event_change(PG_FUNCTION_ARGS)
  * as the owner of events with events_archiving set for these statements
  * only, so the append-only guard lets exactly them through.
  */
+/* One batch of archive_event_blocks: cutoff and the block range, in; how many moved, out. */
+typedef struct ArchiveWork
+{
+	TimestampTz cutoff;
+	int64		first;
+	int32		blocks;
+	int64		moved;
+} ArchiveWork;
+
+static void
+archive_work(void *arg)
+{
+	ArchiveWork *work = (ArchiveWork *) arg;
+	Oid			argtypes[3] = {TIMESTAMPTZOID, TEXTOID, TEXTOID};
+	Datum		values[3];
+	int			rc;
+
+	values[0] = TimestampTzGetDatum(work->cutoff);
+	values[1] = CStringGetTextDatum(psprintf("(" INT64_FORMAT ",0)", work->first));
+	values[2] = CStringGetTextDatum(psprintf("(" INT64_FORMAT ",0)", work->first + work->blocks));
+	rc = SPI_execute_with_args("WITH moved AS ("
+							   " DELETE FROM taskdb.events"
+							   "  WHERE ctid OPERATOR(pg_catalog.>=) $2::pg_catalog.tid"
+							   "    AND ctid OPERATOR(pg_catalog.<) $3::pg_catalog.tid"
+							   "    AND occurred_at OPERATOR(pg_catalog.<) $1"
+							   " RETURNING *)"
+							   " INSERT INTO taskdb.events_archive"
+							   " SELECT moved.*, pg_catalog.now() FROM moved",
+							   3, argtypes, values, NULL, false, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "taskdb: archiving events failed: %s", SPI_result_code_string(rc));
+	work->moved = (int64) SPI_processed;
+}
+
 Datum
 archive_event_blocks(PG_FUNCTION_ARGS)
 {
-	TimestampTz cutoff = PG_GETARG_TIMESTAMPTZ(0);
-	int64		first = PG_GETARG_INT64(1);
-	int32		blocks = PG_GETARG_INT32(2);
-	volatile int64 moved = 0;
-	OwnerSwitch st;
+	ArchiveWork work;
 
-	if (first < 0 || blocks < 1 || first + blocks > (int64) MaxBlockNumber + 1)
+	work.cutoff = PG_GETARG_TIMESTAMPTZ(0);
+	work.first = PG_GETARG_INT64(1);
+	work.blocks = PG_GETARG_INT32(2);
+	work.moved = 0;
+	if (work.first < 0 || work.blocks < 1 || work.first + work.blocks > (int64) MaxBlockNumber + 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("block range [" INT64_FORMAT ", " INT64_FORMAT ") is not a range of table blocks",
-						first, first + blocks),
+						work.first, work.first + work.blocks),
 				 errhint("Call taskdb.archive_events(), which chooses the ranges.")));
 
-	taskdb_become_owner("events", &st, false);
+	/* the append-only guard lets exactly these statements through */
+	events_archiving = true;
 	PG_TRY();
 	{
-		Oid			argtypes[3] = {TIMESTAMPTZOID, TEXTOID, TEXTOID};
-		Datum		values[3];
-		int			rc;
-
-		values[0] = TimestampTzGetDatum(cutoff);
-		values[1] = CStringGetTextDatum(psprintf("(" INT64_FORMAT ",0)", first));
-		values[2] = CStringGetTextDatum(psprintf("(" INT64_FORMAT ",0)", first + blocks));
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "taskdb: SPI_connect failed");
-		events_archiving = true;
-		rc = SPI_execute_with_args("WITH moved AS ("
-								   " DELETE FROM taskdb.events"
-								   "  WHERE ctid OPERATOR(pg_catalog.>=) $2::pg_catalog.tid"
-								   "    AND ctid OPERATOR(pg_catalog.<) $3::pg_catalog.tid"
-								   "    AND occurred_at OPERATOR(pg_catalog.<) $1"
-								   " RETURNING *)"
-								   " INSERT INTO taskdb.events_archive"
-								   " SELECT moved.*, pg_catalog.now() FROM moved",
-								   3, argtypes, values, NULL, false, 0);
-		events_archiving = false;
-		if (rc != SPI_OK_INSERT)
-			elog(ERROR, "taskdb: archiving events failed: %s", SPI_result_code_string(rc));
-		moved = (int64) SPI_processed;
-		metrics_count_archived(moved);
-		SPI_finish();
+		taskdb_run_as_owner("events", 0, archive_work, &work);
 	}
 	PG_FINALLY();
 	{
 		events_archiving = false;
-		taskdb_restore_user(&st);
 	}
 	PG_END_TRY();
 
-	PG_RETURN_INT64(moved);
+	metrics_count_archived(work.moved);
+	PG_RETURN_INT64(work.moved);
 }

@@ -288,7 +288,8 @@ check_allowed(PG_FUNCTION_ARGS)
 	ereport(ERROR,
 			(errcode(ERRCODE_CHECK_VIOLATION),
 			 errmsg("invalid value \"%s\" for %s",
-					text_to_cstring(value), text_to_cstring(PG_GETARG_TEXT_PP(0))),
+					taskdb_quote_value(VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value)),
+					text_to_cstring(PG_GETARG_TEXT_PP(0))),
 			 errdetail("Allowed values are: %s.", list.data),
 			 errhint("Use one of the allowed values; they are case-sensitive.")));
 	PG_RETURN_BOOL(false);
@@ -309,7 +310,8 @@ check_sha256(PG_FUNCTION_ARGS)
 	ereport(ERROR,
 			(errcode(ERRCODE_CHECK_VIOLATION),
 			 errmsg("invalid value \"%s\" for %s",
-					text_to_cstring(value), text_to_cstring(PG_GETARG_TEXT_PP(0))),
+					taskdb_quote_value(VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value)),
+					text_to_cstring(PG_GETARG_TEXT_PP(0))),
 			 errdetail("A content hash is \"sha256:\" followed by 64 lower-case hexadecimal digits."),
 			 errhint("Compute it with taskdb.sha256(content), or let taskdb.create_artifact() do it.")));
 	PG_RETURN_BOOL(false);

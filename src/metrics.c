@@ -275,22 +275,40 @@ require_metrics(const char *fname)
 }
 
 /*
- * count_doctor_checks(pass, warn, fail, orphans): what taskdb.doctor() found,
- * into taskdb_doctor_checks_total and taskdb_orphans_detected_total.  A
- * no-op without preloading (doctor works either way).
+ * What one run of taskdb.doctor() found, into taskdb_doctor_checks_total and
+ * taskdb_orphans_detected_total.  A no-op without preloading (doctor works
+ * either way).
  */
-Datum
-count_doctor_checks(PG_FUNCTION_ARGS)
+void
+metrics_count_doctor(const int64 *checks, int64 orphans)
 {
 	int			i;
 
 	if (taskdb_metrics == NULL)
-		PG_RETURN_VOID();
+		return;
 	for (i = 0; i < 3; i++)
-		if (!PG_ARGISNULL(i) && PG_GETARG_INT32(i) > 0)
-			pg_atomic_fetch_add_u64(&taskdb_metrics->doctor_checks[i], (uint64) PG_GETARG_INT32(i));
-	if (!PG_ARGISNULL(3) && PG_GETARG_INT64(3) > 0)
-		pg_atomic_fetch_add_u64(&taskdb_metrics->orphans_detected, (uint64) PG_GETARG_INT64(3));
+		if (checks[i] > 0)
+			pg_atomic_fetch_add_u64(&taskdb_metrics->doctor_checks[i], (uint64) checks[i]);
+	if (orphans > 0)
+		pg_atomic_fetch_add_u64(&taskdb_metrics->orphans_detected, (uint64) orphans);
+}
+
+/*
+ * count_doctor_checks(pass, warn, fail, orphans): the 1.0 doctor()'s way of
+ * counting, kept for databases whose SQL is still 1.0.  In 1.1 the function
+ * is gone (anyone could call it to push the counters); doctor() counts what
+ * its own checks found, in doctor.c.
+ */
+Datum
+count_doctor_checks(PG_FUNCTION_ARGS)
+{
+	int64		checks[3] = {0, 0, 0};
+	int			i;
+
+	for (i = 0; i < 3; i++)
+		if (!PG_ARGISNULL(i))
+			checks[i] = PG_GETARG_INT32(i);
+	metrics_count_doctor(checks, PG_ARGISNULL(3) ? 0 : PG_GETARG_INT64(3));
 	PG_RETURN_VOID();
 }
 

@@ -41,12 +41,14 @@
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
+#include "commands/sequence.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "mb/pg_wchar.h"
+#include "storage/lmgr.h"
 #include "tcop/utility.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -54,6 +56,7 @@
 #include "utils/hsearch.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
@@ -70,8 +73,6 @@ PG_FUNCTION_INFO_V1(report_signature_valid);
 #define REPORT_FORMAT "taskdb-provenance/1"
 #define SIGNATURE_PREFIX "hmac-sha256:"
 #define MAX_CLAIMS 100000
-/* Offending values are quoted in messages up to this many bytes. */
-#define QUOTE_MAX 100
 
 typedef enum ClaimKind
 {
@@ -121,6 +122,8 @@ typedef struct Claim
 	TimestampTz last_after_at;
 	bool		has_insert_after;
 	TimestampTz insert_after_at;
+	bool		has_content_after;	/* an artifact's content changed after the snapshot */
+	TimestampTz content_after_at;
 } Claim;
 
 typedef struct ClaimResult
@@ -144,23 +147,7 @@ typedef struct ClaimResult
  * Small helpers
  * ------------------------------------------------------------------------ */
 
-/* A value quoted for a message: at most QUOTE_MAX bytes, cut on a character boundary. */
-static char *
-quote_value(const char *s, int len)
-{
-	StringInfoData buf;
-
-	if (len > QUOTE_MAX)
-	{
-		int			cut = pg_mbcliplen(s, len, QUOTE_MAX);
-
-		initStringInfo(&buf);
-		appendBinaryStringInfo(&buf, s, cut);
-		appendStringInfoString(&buf, "...");
-		return buf.data;
-	}
-	return pnstrdup(s, len);
-}
+#define quote_value(s, len) taskdb_quote_value((s), (len))
 
 static const char *
 jsonb_type_name(JsonbValue *v)
@@ -715,30 +702,36 @@ claims_array(JsonbValue *v, const char *what, int *n)
 /*
  * What the event history says about each claim relative to snapshot $4:
  * whether the entity ever existed, and its events NOT visible in the
- * snapshot (the first, the last, the first insert).  A status_derived claim
+ * snapshot (the first, the last, the first insert, the first that changed an
+ * artifact's content).  A status_derived claim
  * follows the events of the task's runs and gates and the creation and
  * deletion of the task itself (not updates of its stored status, which do
  * not change status_derived).
  */
 #define HISTORY_SQL \
-	"SELECT c.ord, h.ever, a.first_at, a.last_at, a.insert_at" \
+	"SELECT c.ord, h.ever, a.first_at, a.last_at, a.insert_at, a.content_at" \
 	"  FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), pg_catalog.unnest($2::pg_catalog.uuid[]))" \
 	"       WITH ORDINALITY AS c(kind, id, ord)" \
-	"  CROSS JOIN LATERAL (SELECT CASE c.kind WHEN 'task_id' THEN 'task' WHEN 'run_id' THEN 'run'" \
-	"                      WHEN 'gate_id' THEN 'gate' WHEN 'artifact_hash' THEN 'artifact' END AS entity) k" \
+	"  CROSS JOIN LATERAL (SELECT CASE WHEN c.kind OPERATOR(pg_catalog.=) 'task_id' THEN 'task'" \
+	"                      WHEN c.kind OPERATOR(pg_catalog.=) 'run_id' THEN 'run'" \
+	"                      WHEN c.kind OPERATOR(pg_catalog.=) 'gate_id' THEN 'gate'" \
+	"                      WHEN c.kind OPERATOR(pg_catalog.=) 'artifact_hash' THEN 'artifact' END AS entity) k" \
 	"  CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM taskdb.event_history e" \
 	"                                     WHERE e.entity_id OPERATOR(pg_catalog.=) c.id) AS ever) h" \
 	"  CROSS JOIN LATERAL (" \
 	"    SELECT (pg_catalog.array_agg(x.occurred_at ORDER BY x.id))[1] AS first_at," \
 	"           (pg_catalog.array_agg(x.occurred_at ORDER BY x.id DESC))[1] AS last_at," \
 	"           pg_catalog.min(x.occurred_at) FILTER (WHERE x.operation OPERATOR(pg_catalog.=) 'insert'" \
-	"                                                AND x.mine) AS insert_at" \
-	"      FROM (SELECT e.id, e.occurred_at, e.operation, true AS mine FROM taskdb.event_history e" \
+	"                                                AND x.mine) AS insert_at," \
+	"           pg_catalog.min(x.occurred_at) FILTER (WHERE x.mine AND x.content) AS content_at" \
+	"      FROM (SELECT e.id, e.occurred_at, e.operation, true AS mine," \
+	"                   e.changes OPERATOR(pg_catalog.?) 'content' AS content" \
+	"              FROM taskdb.event_history e" \
 	"             WHERE k.entity IS NOT NULL AND e.entity_id OPERATOR(pg_catalog.=) c.id" \
 	"               AND e.entity OPERATOR(pg_catalog.=) k.entity" \
 	"               AND NOT pg_catalog.pg_visible_in_snapshot(e.xact_id, (SELECT $3::pg_catalog.pg_snapshot))" \
 	"            UNION ALL" \
-	"            SELECT e.id, e.occurred_at, e.operation, e.entity OPERATOR(pg_catalog.=) 'task'" \
+	"            SELECT e.id, e.occurred_at, e.operation, e.entity OPERATOR(pg_catalog.=) 'task', false" \
 	"              FROM taskdb.event_history e" \
 	"             WHERE c.kind OPERATOR(pg_catalog.=) 'status_derived'" \
 	"               AND e.task_id OPERATOR(pg_catalog.=) c.id" \
@@ -747,7 +740,7 @@ claims_array(JsonbValue *v, const char *what, int *n)
 	"                        AND e.operation OPERATOR(pg_catalog.<>) 'update'))" \
 	"               AND NOT pg_catalog.pg_visible_in_snapshot(e.xact_id, (SELECT $3::pg_catalog.pg_snapshot))" \
 	"            UNION ALL" \
-	"            SELECT e.id, e.occurred_at, e.operation, false FROM taskdb.event_history e" \
+	"            SELECT e.id, e.occurred_at, e.operation, false, false FROM taskdb.event_history e" \
 	"             WHERE e.entity_id IS NULL AND e.operation OPERATOR(pg_catalog.=) 'truncate'" \
 	"               AND e.entity OPERATOR(pg_catalog.=) ANY (CASE WHEN c.kind OPERATOR(pg_catalog.=) 'status_derived'" \
 	"                                     THEN '{task,run,gate}'::pg_catalog.text[] ELSE ARRAY[k.entity] END)" \
@@ -881,12 +874,43 @@ read_history(Claim *claims, int n, const char *snapshot)
 		c->has_insert_after = !isnull;
 		if (!isnull)
 			c->insert_after_at = DatumGetTimestampTz(d);
+		d = SPI_getbinval(tup, desc, 6, &isnull);
+		c->has_content_after = !isnull;
+		if (!isnull)
+			c->content_after_at = DatumGetTimestampTz(d);
 	}
 }
 
 /* ------------------------------------------------------------------------
  * Signing
  * ------------------------------------------------------------------------ */
+
+/* signing_keys: the caller's memory context in, the keys out. */
+typedef struct KeysWork
+{
+	MemoryContext cxt;
+	List	   *keys;
+} KeysWork;
+
+static void
+signing_keys_work(void *arg)
+{
+	KeysWork   *work = (KeysWork *) arg;
+	uint64		i;
+
+	if (SPI_execute("SELECT k.key FROM taskdb.signing_key k ORDER BY k.created_at, k.key",
+					true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "taskdb: reading the signing key failed");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+		MemoryContext old = MemoryContextSwitchTo(work->cxt);
+
+		work->keys = lappend(work->keys, DatumGetByteaPCopy(d));
+		MemoryContextSwitchTo(old);
+	}
+}
 
 /*
  * The signing keys, oldest first, read as the owner of taskdb.signing_key
@@ -895,42 +919,15 @@ read_history(Claim *claims, int n, const char *snapshot)
 static List *
 signing_keys(void)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	List	   *volatile keys = NIL;
-	OwnerSwitch st;
+	KeysWork	work = {CurrentMemoryContext, NIL};
 
-	taskdb_become_owner("signing_key", &st, false);
-	PG_TRY();
-	{
-		uint64		i;
-
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "taskdb: SPI_connect failed");
-		if (SPI_execute("SELECT key FROM taskdb.signing_key ORDER BY created_at, key",
-						true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "taskdb: reading the signing key failed");
-		for (i = 0; i < SPI_processed; i++)
-		{
-			bool		isnull;
-			Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-			MemoryContext old = MemoryContextSwitchTo(cxt);
-
-			keys = lappend(keys, DatumGetByteaPCopy(d));
-			MemoryContextSwitchTo(old);
-		}
-		SPI_finish();
-	}
-	PG_FINALLY();
-	{
-		taskdb_restore_user(&st);
-	}
-	PG_END_TRY();
-	if (keys == NIL)
+	taskdb_run_as_owner("signing_key", 0, signing_keys_work, &work);
+	if (work.keys == NIL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("taskdb has no report signing key"),
 				 errhint("A superuser can set one with SELECT taskdb.set_signing_key(<32 or more random bytes>).")));
-	return keys;
+	return work.keys;
 }
 
 /* "hmac-sha256:<hex>" of the report's canonical text (jsonb text form) under key. */
@@ -1002,77 +999,203 @@ append_json_or_null(StringInfo buf, const char *s)
 		escape_json(buf, s);
 }
 
-/* Advance taskdb.report_clock; returns the new, unique verification_snapshot_ts. */
-static TimestampTz
-advance_report_clock(void)
+/*
+ * The report stamp (verification_snapshot_ts)
+ * ------------------------------------------
+ * Unique and strictly increasing across concurrent publishers, and no
+ * publisher waits for another's transaction.  1.1 keeps the last stamp in the
+ * sequence taskdb.report_stamp_seq (microseconds, as timestamptz counts
+ * them): sequences are not transactional, so a publisher that stays idle in
+ * its transaction, or a prepared one, holds nothing.  The stamp is
+ * GREATEST(now, last stamp + 1 us, newest stored report + 1 us); the
+ * read-and-advance is made atomic by a session-level lock on the sequence,
+ * held for those few microseconds only and released before returning, on
+ * errors too.  The sequence is WAL-logged ahead of the values it hands out,
+ * so a crash never makes a stamp repeat; a restored database starts above
+ * its newest report.
+ *
+ * A database whose SQL is still 1.0 has no sequence: there the stamp comes
+ * from the row of taskdb.report_clock as in 1.0, whose lock is held until
+ * the publisher's transaction ends (ALTER EXTENSION taskdb UPDATE removes
+ * that wait).
+ */
+typedef struct StampWork
 {
-	volatile TimestampTz ts = 0;
-	OwnerSwitch st;
+	Oid			seq;			/* report_stamp_seq, or InvalidOid on 1.0 SQL */
+	TimestampTz ts;
+} StampWork;
 
-	taskdb_become_owner("reports", &st, false);
-	PG_TRY();
+static void
+report_stamp_work(void *arg)
+{
+	StampWork  *work = (StampWork *) arg;
+	LockRelId	lockid;
+	volatile TimestampTz floor_ts = 0;
+	bool		isnull;
+	Datum		d;
+
+	if (!OidIsValid(work->seq))
 	{
-		bool		isnull;
-
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "taskdb: SPI_connect failed");
 		if (SPI_execute("UPDATE taskdb.report_clock"
 						"   SET last_ts = pg_catalog.date_trunc('microseconds', GREATEST(pg_catalog.clock_timestamp(),"
-						"        last_ts OPERATOR(pg_catalog.+) interval '1 microsecond',"
-						"        (SELECT pg_catalog.max(r.verification_snapshot_ts) OPERATOR(pg_catalog.+) interval '1 microsecond'"
+						"        last_ts OPERATOR(pg_catalog.+) '1 microsecond'::pg_catalog.interval,"
+						"        (SELECT pg_catalog.max(r.verification_snapshot_ts)"
+						"                OPERATOR(pg_catalog.+) '1 microsecond'::pg_catalog.interval"
 						"           FROM taskdb.reports r)))"
 						" RETURNING last_ts", false, 0) != SPI_OK_UPDATE_RETURNING ||
 			SPI_processed != 1)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("taskdb.report_clock must hold exactly one row")));
-		ts = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		SPI_finish();
+		work->ts = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		return;
+	}
+
+	if (SPI_execute("SELECT pg_catalog.max(r.verification_snapshot_ts) FROM taskdb.reports r",
+					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "taskdb: reading the newest report stamp failed");
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (!isnull)
+		floor_ts = DatumGetTimestampTz(d) + 1;
+
+	lockid.relId = work->seq;
+	lockid.dbId = MyDatabaseId;
+	LockRelationIdForSession(&lockid, ShareUpdateExclusiveLock);
+	PG_TRY();
+	{
+		int64		last = nextval_internal(work->seq, false);
+
+		work->ts = Max(GetCurrentTimestamp(), floor_ts);
+		if (last >= work->ts)
+			work->ts = last;
+		else
+			DirectFunctionCall2(setval_oid, ObjectIdGetDatum(work->seq), Int64GetDatum(work->ts));
 	}
 	PG_FINALLY();
 	{
-		taskdb_restore_user(&st);
+		UnlockRelationIdForSession(&lockid, ShareUpdateExclusiveLock);
 	}
 	PG_END_TRY();
-	return ts;
+}
+
+static TimestampTz
+take_report_stamp(void)
+{
+	StampWork	work = {taskdb_relation_oid("report_stamp_seq", true), 0};
+
+	taskdb_run_as_owner("reports", 0, report_stamp_work, &work);
+	return work.ts;
 }
 
 /*
- * Take a new snapshot (at READ COMMITTED: one that sees every report
- * published before ours) and read pg_current_snapshot() and every claim's
- * value in it, with the caller's privileges.  Returns the snapshot's text.
+ * The snapshot as a report records it.  pg_current_snapshot() leaves out the
+ * publishing transaction itself, which would make its own later writes (the
+ * report's, and any it makes after publishing) look "visible in the
+ * snapshot".  It is written in as in progress -- rightly: the claims were
+ * read without any write of its own (publish_report refuses otherwise) --
+ * so verification counts whatever it writes as after the snapshot.  An xid
+ * at or above xmax is not visible in the snapshot anyway.
+ */
+static char *
+snapshot_with_own_xact(const char *snapshot, uint64 own)
+{
+	StringInfoData buf;
+	const char *p;
+	char	   *end;
+	uint64		xmin;
+	uint64		xmax;
+	bool		placed = false;
+	bool		first = true;
+
+	xmin = strtou64(snapshot, &end, 10);
+	if (*end != ':')
+		elog(ERROR, "taskdb: unexpected snapshot \"%s\"", snapshot);
+	xmax = strtou64(end + 1, &end, 10);
+	if (*end != ':')
+		elog(ERROR, "taskdb: unexpected snapshot \"%s\"", snapshot);
+	if (own >= xmax)
+		return pstrdup(snapshot);	/* not visible in it already */
+	p = end + 1;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, UINT64_FORMAT ":" UINT64_FORMAT ":", Min(xmin, own), xmax);
+	while (*p != '\0')
+	{
+		uint64		xip = strtou64(p, &end, 10);
+
+		if (end == p || (*end != ',' && *end != '\0'))
+			elog(ERROR, "taskdb: unexpected snapshot \"%s\"", snapshot);
+		if (!placed && own <= xip)
+		{
+			if (own < xip)
+			{
+				appendStringInfo(&buf, "%s" UINT64_FORMAT, first ? "" : ",", own);
+				first = false;
+			}
+			placed = true;
+		}
+		appendStringInfo(&buf, "%s" UINT64_FORMAT, first ? "" : ",", xip);
+		first = false;
+		p = (*end == ',') ? end + 1 : end;
+	}
+	if (!placed)
+		appendStringInfo(&buf, "%s" UINT64_FORMAT, first ? "" : ",", own);
+	return buf.data;
+}
+
+/* read_claims_at_new_snapshot's claims in, the snapshot's text out. */
+typedef struct ClaimsWork
+{
+	Claim	   *claims;
+	int			n;
+	MemoryContext cxt;
+	char	   *snapshot;
+} ClaimsWork;
+
+static void
+claims_at_new_snapshot_work(void *arg)
+{
+	ClaimsWork *work = (ClaimsWork *) arg;
+
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (SPI_execute("SELECT pg_catalog.pg_current_snapshot()::pg_catalog.text", true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "taskdb: reading the snapshot failed");
+	work->snapshot = spi_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, work->cxt);
+	read_current_values(work->claims, work->n, work->cxt);
+	PopActiveSnapshot();
+}
+
+/*
+ * Take a new snapshot (at READ COMMITTED: one that sees every transaction
+ * committed before the stamp was taken) and read pg_current_snapshot() and
+ * every claim's value in it, as the caller (so it reveals nothing the caller
+ * cannot read).  Returns the snapshot's text.
  */
 static char *
 read_claims_at_new_snapshot(Claim *claims, int n)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	char	   *volatile snapshot = NULL;
+	ClaimsWork	work = {claims, n, CurrentMemoryContext, NULL};
 
-	PushActiveSnapshot(GetTransactionSnapshot());
-	PG_TRY();
-	{
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "taskdb: SPI_connect failed");
-		if (SPI_execute("SELECT pg_catalog.pg_current_snapshot()::pg_catalog.text", true, 1) != SPI_OK_SELECT ||
-			SPI_processed != 1)
-			elog(ERROR, "taskdb: reading the snapshot failed");
-		snapshot = spi_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, cxt);
-		read_current_values(claims, n, cxt);
-		SPI_finish();
-	}
-	PG_FINALLY();
-	{
-		PopActiveSnapshot();
-	}
-	PG_END_TRY();
-	return snapshot;
+	taskdb_run_as_owner(NULL, 0, claims_at_new_snapshot_work, &work);
+	return work.snapshot;
+}
+
+static void
+store_report_work(void *arg)
+{
+	Oid			argtypes[6] = {UUIDOID, TIMESTAMPTZOID, TEXTOID, TEXTOID, INT4OID, JSONBOID};
+
+	if (SPI_execute_with_args("INSERT INTO taskdb.reports"
+							  " (id, verification_snapshot_ts, snapshot, published_by, claims_count, report)"
+							  " VALUES ($1, $2, $3::pg_catalog.pg_snapshot, $4, $5, $6)",
+							  6, argtypes, (Datum *) arg, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "taskdb: storing the report failed");
 }
 
 static void
 store_report(const char *report_id, TimestampTz ts, const char *snapshot, int n, Jsonb *report)
 {
-	OwnerSwitch st;
-	Oid			argtypes[6] = {UUIDOID, TIMESTAMPTZOID, TEXTOID, TEXTOID, INT4OID, JSONBOID};
 	Datum		values[6];
 
 	values[0] = DirectFunctionCall1(uuid_in, CStringGetDatum(report_id));
@@ -1081,24 +1204,7 @@ store_report(const char *report_id, TimestampTz ts, const char *snapshot, int n,
 	values[3] = CStringGetTextDatum(GetUserNameFromId(GetUserId(), false));
 	values[4] = Int32GetDatum(n);
 	values[5] = JsonbPGetDatum(report);
-
-	taskdb_become_owner("reports", &st, false);
-	PG_TRY();
-	{
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "taskdb: SPI_connect failed");
-		if (SPI_execute_with_args("INSERT INTO taskdb.reports"
-								  " (id, verification_snapshot_ts, snapshot, published_by, claims_count, report)"
-								  " VALUES ($1, $2, $3::pg_catalog.pg_snapshot, $4, $5, $6)",
-								  6, argtypes, values, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "taskdb: storing the report failed");
-		SPI_finish();
-	}
-	PG_FINALLY();
-	{
-		taskdb_restore_user(&st);
-	}
-	PG_END_TRY();
+	taskdb_run_as_owner("reports", 0, store_report_work, values);
 }
 
 Datum
@@ -1122,6 +1228,19 @@ publish_report(PG_FUNCTION_ARGS)
 
 	/* A report is stored: refuse early, with the function's name, rather than inside its SQL. */
 	PreventCommandIfReadOnly("taskdb.publish_report()");
+
+	/*
+	 * A report states committed data only.  Claims are read in a snapshot
+	 * that would include this transaction's own writes, which may still roll
+	 * back (the signed report would then state what never was), so a
+	 * transaction that has written taskdb's data cannot publish.
+	 */
+	if (events_xact_wrote_data())
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("cannot publish a report in a transaction that has written taskdb data"),
+				 errdetail("A report states committed data only; this transaction's own changes to tasks, runs, gates or artifacts could still roll back."),
+				 errhint("COMMIT the changes first, then publish in a new transaction (or publish before writing).")));
 
 	/* 1. The claims: an array, or an object {"claims": [...]}. */
 	top.type = jbvBinary;
@@ -1170,11 +1289,17 @@ publish_report(PG_FUNCTION_ARGS)
 	}
 	check_duplicates(claims, n, true);
 
-	/* 2. The report clock: unique, increasing timestamps, publishers in order. */
-	ts = advance_report_clock();
+	/*
+	 * 2. The stamp: unique and increasing, without waiting for other
+	 * publishers.  The transaction gets its id first (it is about to write
+	 * the report anyway), so the snapshot taken next can record it.
+	 */
+	(void) GetTopTransactionId();
+	ts = take_report_stamp();
 
-	/* 3. One snapshot, taken after the clock: every claim read in it, as the caller. */
+	/* 3. One snapshot, taken after the stamp: every claim read in it, as the caller. */
 	snapshot = read_claims_at_new_snapshot(claims, n);
+	snapshot = snapshot_with_own_xact(snapshot, U64FromFullTransactionId(GetTopFullTransactionId()));
 	/* an artifact claimed by hash may turn out to be one also claimed by id */
 	check_duplicates(claims, n, true);
 
@@ -1366,6 +1491,22 @@ judge_claim(Claim *c, ClaimResult *r, const char *snapshot_ts)
 		r->why = psprintf("%s changed after snapshot", What);
 		return;
 	}
+	/*
+	 * The content was there at the snapshot (something removed it since):
+	 * a claim about a file is not upheld by its hash alone once the file is
+	 * gone.  Content that was never stored leaves the claim about the hash.
+	 */
+	if (c->kind == CLAIM_ARTIFACT && c->content_hash == NULL && c->has_content_after)
+	{
+		r->mismatch = pstrdup("content removed after snapshot");
+		r->has_changed_at = true;
+		r->changed_at = c->content_after_at;
+		r->actual = pstrdup("no content");
+		r->summary = pstrdup("File record exists but its content was removed after the snapshot");
+		r->why = pstrdup("Content removed after snapshot");
+		r->verbose_actual = pstrdup("No stored content (removed after the snapshot)");
+		return;
+	}
 	if (c->kind == CLAIM_ARTIFACT && c->content_hash && strcmp(c->content_hash, c->expected) != 0)
 	{
 		r->mismatch = psprintf("content hash differs: stored content hashes to %s", c->content_hash);
@@ -1410,6 +1551,64 @@ required_string(JsonbContainer *obj, const char *key, const char *hint)
 }
 
 #define REPORT_HINT "Pass a report returned by taskdb.publish_report(), unchanged."
+
+/* What verification reads, as the caller: the claims' values and history. */
+typedef struct VerifyWork
+{
+	Claim	   *claims;
+	int			n;
+	MemoryContext cxt;
+	const char *snapshot;
+} VerifyWork;
+
+static void
+verify_read_work(void *arg)
+{
+	VerifyWork *work = (VerifyWork *) arg;
+
+	read_current_values(work->claims, work->n, work->cxt);
+	read_history(work->claims, work->n, work->snapshot);
+}
+
+/* Is this report, with this signature, the one stored in taskdb.reports? */
+typedef struct RecordedWork
+{
+	Datum		values[2];		/* report id (uuid), signature (text) */
+	bool		recorded;
+} RecordedWork;
+
+static void
+report_recorded_work(void *arg)
+{
+	RecordedWork *work = (RecordedWork *) arg;
+	Oid			argtypes[2] = {UUIDOID, TEXTOID};
+	bool		isnull;
+
+	if (SPI_execute_with_args("SELECT EXISTS (SELECT 1 FROM taskdb.reports r"
+							  " WHERE r.id OPERATOR(pg_catalog.=) $1"
+							  "   AND (r.report OPERATOR(pg_catalog.->>) 'signature') OPERATOR(pg_catalog.=) $2)",
+							  2, argtypes, work->values, NULL, false, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "taskdb: looking the report up failed");
+	work->recorded = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
+ * Read as the owner of taskdb.reports, so the answer does not depend on the
+ * verifier's privileges on it; says only yes or no.  Not read-only: a fresh
+ * snapshot that sees a report published earlier in the same statement.
+ */
+static bool
+report_recorded(pg_uuid_t *report_id, const char *signature)
+{
+	RecordedWork work;
+
+	work.values[0] = UUIDPGetDatum(report_id);
+	work.values[1] = CStringGetTextDatum(signature);
+	work.recorded = false;
+	taskdb_run_as_owner("reports", 0, report_recorded_work, &work);
+	return work.recorded;
+}
 
 static Verification *
 verify_report(Jsonb *report)
@@ -1488,11 +1687,11 @@ verify_report(Jsonb *report)
 	}
 	check_duplicates(claims, n, false);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "taskdb: SPI_connect failed");
-	read_current_values(claims, n, cxt);
-	read_history(claims, n, snapshot);
-	SPI_finish();
+	{
+		VerifyWork	work = {claims, n, cxt, snapshot};
+
+		taskdb_run_as_owner(NULL, 0, verify_read_work, &work);
+	}
 
 	ver->snapshot_ts = ts_text;
 	ver->n = n + 1;
@@ -1529,12 +1728,26 @@ verify_report(Jsonb *report)
 			sig->mismatch = pstrdup("signature invalid");
 			sig->summary = pstrdup("Signature does not match (report altered, or signed with another key)");
 		}
+		else if (!report_recorded(&report_uuid, given))
+		{
+			/*
+			 * Signed here, but not stored: published in a transaction that
+			 * rolled back (its claims may state what never committed), or
+			 * deleted since.  Either way no record vouches for it.
+			 */
+			sig->pass = false;
+			sig->actual = pstrdup("valid, not recorded");
+			sig->mismatch = pstrdup("report not recorded: no report with this id and signature is stored in taskdb.reports (published in a transaction that rolled back, or deleted since)");
+			sig->summary = pstrdup("Signature valid, but the report is not recorded in taskdb.reports (its transaction rolled back, or it was deleted)");
+			sig->why = pstrdup("Report not recorded in taskdb.reports");
+		}
 		else
 			sig->summary = pstrdup("Signature valid");
 	}
 	if (!sig->pass)
 	{
-		sig->why = pstrdup("Signature invalid");
+		if (sig->why == NULL)
+			sig->why = pstrdup("Signature invalid");
 		sig->verbose_expected = pstrdup("a signature made by this database's key over the report");
 		sig->verbose_actual = pstrdup(sig->actual);
 		ver->failures++;

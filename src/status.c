@@ -605,6 +605,33 @@ status_recompute(DeltaEntry **entries, int n)
 	}
 }
 
+/* What status_flush hands to status_flush_work. */
+typedef struct FlushWork
+{
+	DeltaEntry **entries;		/* tasks with deltas, in task_id order */
+	int			n;
+	DeltaEntry **reborn;		/* tasks re-created by this transaction */
+	int			nreborn;
+} FlushWork;
+
+static void
+status_flush_work(void *arg)
+{
+	FlushWork  *work = (FlushWork *) arg;
+
+	/*
+	 * Commit processing has no active snapshot; take one now that the
+	 * isolation level reads as READ COMMITTED (SPI takes a fresh one per
+	 * statement as well).
+	 */
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (work->n > 0)
+		status_apply(work->entries, work->n);
+	if (work->nreborn > 0)
+		status_recompute(work->reborn, work->nreborn);
+	PopActiveSnapshot();
+}
+
 static void
 status_flush(void)
 {
@@ -613,7 +640,6 @@ status_flush(void)
 	DeltaEntry **reborn;
 	DeltaEntry *e;
 	HASH_SEQ_STATUS seq;
-	OwnerSwitch st;
 	long		n = 0;
 	long		nreborn = 0;
 	instr_time	start;
@@ -655,29 +681,11 @@ status_flush(void)
 	metrics_timer_start(&start);
 	qsort(entries, n, sizeof(DeltaEntry *), delta_entry_cmp);
 
-	taskdb_become_owner("task_status", &st, true);
-	PG_TRY();
 	{
-		/*
-		 * Commit processing has no active snapshot; take one now that the
-		 * isolation level reads as READ COMMITTED (SPI takes a fresh one per
-		 * statement as well).
-		 */
-		PushActiveSnapshot(GetTransactionSnapshot());
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "taskdb: SPI_connect failed");
-		if (n > 0)
-			status_apply(entries, (int) n);
-		if (nreborn > 0)
-			status_recompute(reborn, (int) nreborn);
-		SPI_finish();
-		PopActiveSnapshot();
+		FlushWork	work = {entries, (int) n, reborn, (int) nreborn};
+
+		taskdb_run_as_owner("task_status", RUN_READ_COMMITTED, status_flush_work, &work);
 	}
-	PG_FINALLY();
-	{
-		taskdb_restore_user(&st);
-	}
-	PG_END_TRY();
 
 	/* Applied: nothing may be applied twice, even if a callback ran again. */
 	delta_top = NULL;
@@ -867,6 +875,19 @@ fold_status_delta(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
+/* Summary rows for new tasks: values[0] is their ids, a uuid[]. */
+static void
+insert_summary_rows_work(void *arg)
+{
+	Oid			argtypes[1] = {UUIDARRAYOID};
+
+	status_execute(taskdb_keep_plan(&plan_insert_tasks,
+							   "INSERT INTO taskdb.task_status (task_id)"
+							   " SELECT pg_catalog.unnest($1)",
+							   1, argtypes),
+				   (Datum *) arg, false, SPI_OK_INSERT);
+}
+
 Datum
 tasks_after_insert(PG_FUNCTION_ARGS)
 {
@@ -879,8 +900,6 @@ tasks_after_insert(PG_FUNCTION_ARGS)
 	int			n = 0;
 	int			cap = 64;
 	Datum		values[1];
-	Oid			argtypes[1] = {UUIDARRAYOID};
-	OwnerSwitch st;
 
 	if (rows == NULL || !TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 		ereport(ERROR,
@@ -917,25 +936,35 @@ tasks_after_insert(PG_FUNCTION_ARGS)
 
 	values[0] = PointerGetDatum(construct_array(ids, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
 
-	taskdb_become_owner("task_status", &st, false);
-	PG_TRY();
-	{
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "taskdb: SPI_connect failed");
-		status_execute(taskdb_keep_plan(&plan_insert_tasks,
-								   "INSERT INTO taskdb.task_status (task_id)"
-								   " SELECT pg_catalog.unnest($1)",
-								   1, argtypes),
-					   values, false, SPI_OK_INSERT);
-		SPI_finish();
-	}
-	PG_FINALLY();
-	{
-		taskdb_restore_user(&st);
-	}
-	PG_END_TRY();
+	taskdb_run_as_owner("task_status", 0, insert_summary_rows_work, values);
 
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * After TRUNCATE of runs or gates: the counters it fed go to zero.  The SET
+ * expressions see the old row, so the deltas are the counters negated.
+ */
+static void
+reset_summary_work(void *arg)
+{
+	DeltaSource source = *(DeltaSource *) arg;
+
+	if (SPI_execute(source == SOURCE_RUNS
+					? "UPDATE taskdb.task_status SET runs_total = 0, runs_running = 0,"
+					" runs_completed = 0, runs_failed = 0,"
+					STATUS_SET_DERIVED("", "(OPERATOR(pg_catalog.-) runs_total)",
+									   "(OPERATOR(pg_catalog.-) runs_running)",
+									   "(OPERATOR(pg_catalog.-) runs_completed)",
+									   "(OPERATOR(pg_catalog.-) runs_failed)", "0::pg_catalog.int8")
+					" WHERE runs_total OPERATOR(pg_catalog.<>) 0"
+					: "UPDATE taskdb.task_status SET gates_failed = 0,"
+					STATUS_SET_DERIVED("", "0::pg_catalog.int8", "0::pg_catalog.int8",
+									   "0::pg_catalog.int8", "0::pg_catalog.int8",
+									   "(OPERATOR(pg_catalog.-) gates_failed)")
+					" WHERE gates_failed OPERATOR(pg_catalog.<>) 0",
+					false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "taskdb: resetting task_status after TRUNCATE failed");
 }
 
 Datum
@@ -943,7 +972,6 @@ truncate_status(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = status_trigger_data(fcinfo, "truncate_status");
 	DeltaSource source = status_source(trigdata->tg_relation, "truncate_status");
-	OwnerSwitch st;
 
 	if (!TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event) || source == SOURCE_TASKS)
 		ereport(ERROR,
@@ -952,29 +980,7 @@ truncate_status(PG_FUNCTION_ARGS)
 
 	delta_level_reset(delta_level_current(), source == SOURCE_RUNS, source == SOURCE_GATES);
 
-	taskdb_become_owner("task_status", &st, false);
-	PG_TRY();
-	{
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "taskdb: SPI_connect failed");
-		if (SPI_execute(source == SOURCE_RUNS
-						? "UPDATE taskdb.task_status SET runs_total = 0, runs_running = 0,"
-						" runs_completed = 0, runs_failed = 0,"
-						STATUS_SET_DERIVED("", "(- runs_total)", "(- runs_running)",
-										   "(- runs_completed)", "(- runs_failed)", "0")
-						" WHERE runs_total OPERATOR(pg_catalog.<>) 0"
-						: "UPDATE taskdb.task_status SET gates_failed = 0,"
-						STATUS_SET_DERIVED("", "0", "0", "0", "0", "(- gates_failed)")
-						" WHERE gates_failed OPERATOR(pg_catalog.<>) 0",
-						false, 0) != SPI_OK_UPDATE)
-			elog(ERROR, "taskdb: resetting task_status after TRUNCATE failed");
-		SPI_finish();
-	}
-	PG_FINALLY();
-	{
-		taskdb_restore_user(&st);
-	}
-	PG_END_TRY();
+	taskdb_run_as_owner("task_status", 0, reset_summary_work, &source);
 
 	return PointerGetDatum(NULL);
 }

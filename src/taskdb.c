@@ -18,6 +18,8 @@
 #include "catalog/pg_class.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -57,6 +59,7 @@ _PG_init(void)
 	}
 
 	status_register_callbacks();
+	events_register_callbacks();
 	metrics_init();
 	metrics_http_register();
 }
@@ -83,36 +86,86 @@ taskdb_relation_oid(const char *relname, bool missing_ok)
 }
 
 /*
- * Become the owner of taskdb.<relname> and, when read_committed is true (the
- * commit-time flush), run at READ COMMITTED: see status.c.  taskdb_restore_user
- * must run on every path, errors included (PG_FINALLY), because XactIsoLevel
- * is not restored by subtransaction abort.
+ * taskdb_run_as_owner: the one way taskdb runs SQL on its own behalf.
+ *
+ * Protocol.  Becomes the owner of taskdb.<relname> (the way the RI triggers
+ * act as the owner of the tables they check), or stays the current user when
+ * relname is NULL; pins search_path to "pg_catalog, pg_temp" in a GUC nest
+ * level of its own, so no schema of the caller's can supply an operator,
+ * function or type to the SQL that runs (all of which is schema-qualified as
+ * well); optionally runs at READ COMMITTED (RUN_READ_COMMITTED, the
+ * commit-time flush: see status.c); connects to SPI and calls work(arg).
+ *
+ * On success the GUC level is popped, SPI finished, the user and isolation
+ * level restored.  On error the user and isolation level are restored here
+ * (PG_FINALLY: XactIsoLevel is not restored by subtransaction abort), and
+ * the GUC level and the SPI connection are undone by the (sub)transaction
+ * abort that follows, as fmgr_security_definer relies on too.  work must
+ * copy anything it returns out of SPI memory into a context it was given.
  */
 void
-taskdb_become_owner(const char *relname, OwnerSwitch *st, bool read_committed)
+taskdb_run_as_owner(const char *relname, int flags, TaskdbWork work, void *arg)
 {
-	Oid			relid = taskdb_relation_oid(relname, false);
-	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	Oid			owner;
+	Oid			save_userid;
+	int			save_sec_context;
+	int			save_iso_level = XactIsoLevel;
+	Oid			owner = InvalidOid;
 
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
+	if (relname != NULL)
+	{
+		Oid			relid = taskdb_relation_oid(relname, false);
+		HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 
-	GetUserIdAndSecContext(&st->save_userid, &st->save_sec_context);
-	st->save_iso_level = XactIsoLevel;
-	SetUserIdAndSecContext(owner, st->save_sec_context |
-						   SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
-	if (read_committed)
+		if (!HeapTupleIsValid(tup))
+			elog(ERROR, "cache lookup failed for relation %u", relid);
+		owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+		ReleaseSysCache(tup);
+	}
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	if (OidIsValid(owner))
+		SetUserIdAndSecContext(owner, save_sec_context |
+							   SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
+	if (flags & RUN_READ_COMMITTED)
 		XactIsoLevel = XACT_READ_COMMITTED;
+	PG_TRY();
+	{
+		int			nestlevel = NewGUCNestLevel();
+
+		(void) set_config_option("search_path", "pg_catalog, pg_temp",
+								 PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "taskdb: SPI_connect failed");
+		work(arg);
+		if (SPI_finish() != SPI_OK_FINISH)
+			elog(ERROR, "taskdb: SPI_finish failed");
+		AtEOXact_GUC(true, nestlevel);
+	}
+	PG_FINALLY();
+	{
+		XactIsoLevel = save_iso_level;
+		SetUserIdAndSecContext(save_userid, save_sec_context);
+	}
+	PG_END_TRY();
 }
 
-void
-taskdb_restore_user(OwnerSwitch *st)
+/* A value quoted for a message: at most TASKDB_QUOTE_MAX bytes, cut on a character boundary. */
+char *
+taskdb_quote_value(const char *s, int len)
 {
-	XactIsoLevel = st->save_iso_level;
-	SetUserIdAndSecContext(st->save_userid, st->save_sec_context);
+	StringInfoData buf;
+
+	if (len > TASKDB_QUOTE_MAX)
+	{
+		int			cut = pg_mbcliplen(s, len, TASKDB_QUOTE_MAX);
+
+		initStringInfo(&buf);
+		appendBinaryStringInfo(&buf, s, cut);
+		appendStringInfoString(&buf, "...");
+		return buf.data;
+	}
+	return pnstrdup(s, len);
 }
 
 /*

@@ -32,22 +32,22 @@ typedef struct StatusCounters
 } StatusCounters;
 
 /*
- * Running SQL as the owner of one of taskdb's tables, the way the RI
- * triggers act as the owner of the tables they write: applications cannot
- * write task_status, events or reports, taskdb's own code can.
+ * Work done by taskdb_run_as_owner() inside its SPI connection, with
+ * search_path pinned to pg_catalog, pg_temp.
  */
-typedef struct OwnerSwitch
-{
-	Oid			save_userid;
-	int			save_sec_context;
-	int			save_iso_level;
-} OwnerSwitch;
+typedef void (*TaskdbWork) (void *arg);
+
+/* taskdb_run_as_owner flags */
+#define RUN_READ_COMMITTED	0x01	/* run at READ COMMITTED (the commit-time flush) */
+
+/* Offending values are quoted in messages up to this many bytes. */
+#define TASKDB_QUOTE_MAX 100
 
 /* taskdb.c */
 extern void _PG_init(void);
 extern Oid	taskdb_relation_oid(const char *relname, bool missing_ok);
-extern void taskdb_become_owner(const char *relname, OwnerSwitch *st, bool read_committed);
-extern void taskdb_restore_user(OwnerSwitch *st);
+extern void taskdb_run_as_owner(const char *relname, int flags, TaskdbWork work, void *arg);
+extern char *taskdb_quote_value(const char *s, int len);
 extern SPIPlanPtr taskdb_keep_plan(SPIPlanPtr *cache, const char *sql,
 								   int nargs, Oid *argtypes);
 extern char *taskdb_uuid_string(const pg_uuid_t *uuid);
@@ -55,6 +55,8 @@ extern int	taskdb_attnum(TupleDesc tupdesc, const char *column);
 
 /* events.c */
 extern bool events_archiving;
+extern void events_register_callbacks(void);
+extern bool events_xact_wrote_data(void);
 
 /* metrics.c */
 typedef enum TaskdbTimer
@@ -68,6 +70,7 @@ extern void metrics_timer_start(instr_time *start);
 extern void metrics_observe(TaskdbTimer which, instr_time start);
 extern void metrics_count_verification(bool passed);
 extern void metrics_count_archived(int64 n);
+extern void metrics_count_doctor(const int64 *checks, int64 orphans);
 extern void metrics_writer_begin(void);
 extern void metrics_build_exposition(StringInfo buf);
 

@@ -13,7 +13,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS taskdb;
 
-SELECT plan(325);
+SELECT plan(316);
 
 --
 -- The extension
@@ -29,11 +29,11 @@ SELECT has_schema('taskdb');
 -- Tables and views: exactly these
 --
 SELECT tables_are('taskdb', ARRAY['tasks', 'runs', 'gates', 'artifacts', 'task_status', 'events', 'events_archive',
-                                  'reports', 'report_clock', 'signing_key'],
-                  'schema taskdb has exactly the tables tasks, runs, gates, artifacts, task_status, events, events_archive, reports, report_clock, signing_key');
+                                  'reports', 'signing_key'],
+                  'schema taskdb has exactly the tables tasks, runs, gates, artifacts, task_status, events, events_archive, reports, signing_key');
 SELECT views_are('taskdb', ARRAY['task_status_derived', 'task_status_derived_mv', 'event_history', 'stat'],
                  'schema taskdb has exactly the views task_status_derived, task_status_derived_mv, event_history and stat');
-SELECT sequences_are('taskdb', ARRAY['events_id_seq'], 'the only sequence is events_id_seq');
+SELECT sequences_are('taskdb', ARRAY['events_id_seq', 'report_stamp_seq'], 'the sequences are events_id_seq and report_stamp_seq');
 SELECT is(pg_get_serial_sequence('taskdb.events', 'id'), 'taskdb.events_id_seq',
           'events_id_seq is OWNED BY events.id');
 SELECT is((SELECT ARRAY[seqstart, seqincrement, seqcache] FROM pg_sequence
@@ -64,7 +64,6 @@ SELECT columns_are('taskdb', 'events',
           'new_status', 'changes']);
 SELECT columns_are('taskdb', 'reports',
     ARRAY['id', 'verification_snapshot_ts', 'snapshot', 'published_by', 'claims_count', 'report', 'created_at']);
-SELECT columns_are('taskdb', 'report_clock', ARRAY['singleton', 'last_ts']);
 SELECT columns_are('taskdb', 'signing_key', ARRAY['key', 'created_at']);
 SELECT columns_are('taskdb', 'task_status_derived',
     ARRAY['task_id', 'stored_status', 'status_derived', 'health_score', 'calculated_at', 'runs_total',
@@ -141,8 +140,6 @@ INSERT INTO expected_columns VALUES
     ('reports', 'claims_count', 'integer', true),
     ('reports', 'report', 'jsonb', true),
     ('reports', 'created_at', 'timestamp with time zone', true),
-    ('report_clock', 'singleton', 'boolean', true),
-    ('report_clock', 'last_ts', 'timestamp with time zone', true),
     ('signing_key', 'key', 'bytea', true),
     ('signing_key', 'created_at', 'timestamp with time zone', true);
 SELECT col_type_is('taskdb', tab, col, typ, format('%s.%s is %s', tab, col, typ))
@@ -180,7 +177,6 @@ SELECT is(ARRAY(SELECT a.attname::text FROM pg_attribute a
           ARRAY['id', 'xact_id', 'occurred_at'], 'no other events column has a default');
 SELECT col_hasnt_default('taskdb', 'reports', 'id', 'reports.id has no default (publish_report makes the report_id)');
 SELECT col_default_is('taskdb', 'reports', 'created_at', 'now()', 'reports.created_at defaults to now()');
-SELECT col_default_is('taskdb', 'report_clock', 'singleton', 'true', 'report_clock.singleton defaults to true');
 SELECT col_default_is('taskdb', 'signing_key', 'created_at', 'now()', 'signing_key.created_at defaults to now()');
 
 --
@@ -193,7 +189,6 @@ SELECT col_is_pk('taskdb', 'artifacts', 'id', 'artifacts.id is the primary key')
 SELECT col_is_pk('taskdb', 'task_status', 'task_id', 'task_status.task_id is the primary key');
 SELECT hasnt_pk('taskdb', 'events', 'events has no primary key index: ids come from events_id_seq and only taskdb inserts');
 SELECT col_is_pk('taskdb', 'reports', 'id', 'reports.id is the primary key');
-SELECT col_is_pk('taskdb', 'report_clock', 'singleton', 'report_clock.singleton is the primary key');
 SELECT hasnt_pk('taskdb', 'signing_key', 'signing_key has no primary key (keys are compared as a set)');
 SELECT col_is_unique('taskdb', 'reports', 'verification_snapshot_ts', 'reports.verification_snapshot_ts is UNIQUE');
 SELECT isnt(obj_description((SELECT oid FROM pg_constraint
@@ -225,7 +220,7 @@ SELECT results_eq(
     'the only foreign keys are these five, each ON DELETE CASCADE, not deferrable (events.task_id is none: the history outlives the task)');
 
 --
--- CHECK constraints: the allowed-values helpers, the one-row clock, the key
+-- CHECK constraints: the allowed-values helpers, the key
 -- length, and no CHECK on task_status or events (only taskdb writes them)
 --
 SELECT results_eq(
@@ -237,12 +232,11 @@ SELECT results_eq(
              ('taskdb.artifacts', 'valid_size', 'CHECK (((size_bytes IS NULL) OR (size_bytes >= 0)))'),
              ('taskdb.gates', 'valid_gate_status', 'CHECK (taskdb.check_allowed(''gates.status''::text, (status)::text, ''{pending,pass,fail,skipped}''::text[]))'),
              ('taskdb.gates', 'valid_gate_type', 'CHECK (taskdb.check_allowed(''gates.type''::text, (type)::text, ''{lint,policy,security,quality,truth}''::text[]))'),
-             ('taskdb.report_clock', 'report_clock_singleton_check', 'CHECK (singleton)'),
              ('taskdb.runs', 'valid_run_status', 'CHECK (taskdb.check_allowed(''runs.status''::text, (status)::text, ''{queued,running,completed,failed,cancelled}''::text[]))'),
              ('taskdb.signing_key', 'signing_key_key_check', 'CHECK ((length(key) >= 32))'),
              ('taskdb.tasks', 'valid_priority', 'CHECK (taskdb.check_allowed(''tasks.priority''::text, (priority)::text, ''{critical,high,medium,low}''::text[]))'),
              ('taskdb.tasks', 'valid_status', 'CHECK (taskdb.check_allowed(''tasks.status''::text, (status)::text, ''{pending,in_progress,completed,failed,cancelled,retracted}''::text[]))')$$,
-    'CHECK constraints: allowed values of every status, priority and type column, sha256 form, size >= 0, one clock row, keys of 32+ bytes');
+    'CHECK constraints: allowed values of every status, priority and type column, sha256 form, size >= 0, keys of 32+ bytes');
 
 --
 -- Indexes
@@ -255,7 +249,6 @@ SELECT indexes_are('taskdb', 'artifacts', ARRAY['artifacts_pkey', 'artifacts_tas
 SELECT indexes_are('taskdb', 'task_status', ARRAY['task_status_pkey', 'task_status_derived_idx']);
 SELECT indexes_are('taskdb', 'events', ARRAY['events_entity_id_idx', 'events_task_id_idx']);
 SELECT indexes_are('taskdb', 'reports', ARRAY['reports_pkey', 'reports_verification_snapshot_ts_key']);
-SELECT indexes_are('taskdb', 'report_clock', ARRAY['report_clock_pkey']);
 SELECT indexes_are('taskdb', 'signing_key', ARRAY[]::name[]);
 SELECT has_index('taskdb', 'runs', 'runs_task_id_idx', ARRAY['task_id'], 'runs (task_id) is indexed (cascades, per-task reads)');
 SELECT has_index('taskdb', 'gates', 'gates_run_id_idx', ARRAY['run_id'], 'gates (run_id) is indexed (cascades from runs)');
@@ -309,7 +302,6 @@ SELECT triggers_are('taskdb', 'artifacts', ARRAY['artifacts_fill_task_id', 'arti
 SELECT triggers_are('taskdb', 'task_status', ARRAY[]::name[]);
 SELECT triggers_are('taskdb', 'events', ARRAY['events_append_only']);
 SELECT triggers_are('taskdb', 'reports', ARRAY['reports_events_insert', 'reports_events_delete']);
-SELECT triggers_are('taskdb', 'report_clock', ARRAY[]::name[]);
 SELECT triggers_are('taskdb', 'signing_key', ARRAY[]::name[]);
 SELECT is(pg_get_triggerdef(t.oid), d.def, format('trigger %s on %s', d.tg, d.tab))
   FROM (VALUES
@@ -373,7 +365,7 @@ SELECT functions_are('taskdb', ARRAY[
     'set_gate_status', 'system_stats', 'rebuild_status', 'record_events', 'refuse_event_change',
     'sha256', 'create_artifact', 'publish_report', 'verify_provenance', 'debug_provenance',
     'set_signing_key', 'report_signature_valid', 'doctor', 'archive_event_blocks', 'archive_events',
-    'metrics', 'metrics_reset', 'count_doctor_checks', 'metric_samples', 'metrics_histogram',
+    'metrics', 'metrics_reset', 'doctor_checks', 'metric_samples', 'metrics_histogram',
     'export_hash', 'generate_synthetic']);
 -- One row per function: (signature, language, return type, volatility, strict, parallel).
 -- volatility i/s/v = immutable/stable/volatile; parallel s/r/u = safe/restricted/unsafe.
@@ -407,7 +399,7 @@ INSERT INTO expected_functions VALUES
     -- hashing: a pure function of its argument
     ('taskdb.sha256(bytea)', 'c', 'text', 'i', true, 's'),
     ('taskdb.create_artifact(text,bytea,text,uuid,uuid,text,boolean)', 'plpgsql', 'uuid', 'v', false, 'u'),
-    -- provenance: publishing writes (reports, the clock); verifying reads
+    -- provenance: publishing writes (reports, the stamp sequence); verifying reads
     -- the events as of now and computes content hashes
     ('taskdb.publish_report(jsonb)', 'c', 'jsonb', 'v', true, 'u'),
     ('taskdb.verify_provenance(jsonb)', 'c', 'record', 'v', true, 'r'),
@@ -415,14 +407,14 @@ INSERT INTO expected_functions VALUES
     ('taskdb.set_signing_key(bytea)', 'plpgsql', 'void', 'v', false, 'u'),
     ('taskdb.report_signature_valid(jsonb)', 'c', 'boolean', 's', true, 'r'),
     -- diagnostics: reads only, but random sampling
-    ('taskdb.doctor(integer)', 'plpgsql', 'record', 'v', false, 'r'),
+    ('taskdb.doctor(integer)', 'c', 'record', 'v', false, 'r'),
+    ('taskdb.doctor_checks(integer)', 'plpgsql', 'record', 'v', false, 'r'),
     -- archival: a batch function and the procedure that commits between batches
     ('taskdb.archive_event_blocks(timestamp with time zone,bigint,integer)', 'c', 'bigint', 'v', true, 'u'),
     ('taskdb.archive_events(interval,integer,bigint)', 'plpgsql', 'record', 'v', false, 'u'),
     -- metrics: shared-memory atomics, readable from any process
     ('taskdb.metrics()', 'c', 'text', 'v', false, 's'),
     ('taskdb.metrics_reset()', 'c', 'void', 'v', false, 'u'),
-    ('taskdb.count_doctor_checks(integer,integer,integer,bigint)', 'c', 'void', 'v', false, 's'),
     ('taskdb.metric_samples()', 'c', 'record', 'v', false, 's'),
     ('taskdb.metrics_histogram(text)', 'c', 'record', 'v', true, 's'),
     -- the whole-data hash reads with SPI in the statement's snapshot; the
@@ -527,14 +519,15 @@ SELECT is(ARRAY(SELECT x::regclass::text FROM pg_extension e, unnest(e.extconfig
                  WHERE e.extname = 'taskdb' ORDER BY 1),
           ARRAY['taskdb.artifacts', 'taskdb.gates', 'taskdb.reports', 'taskdb.runs', 'taskdb.signing_key',
                 'taskdb.tasks'],
-          'pg_dump keeps tasks, runs, gates, artifacts, reports and signing_key (task_status is rebuilt by the triggers, events re-recorded by the restore, report_clock restarts)');
+          'pg_dump keeps tasks, runs, gates, artifacts, reports and signing_key (task_status is rebuilt by the triggers, events re-recorded by the restore, report stamps continue above the newest report)');
 SELECT is((SELECT array_agg(DISTINCT c) FROM pg_extension e, unnest(e.extcondition) c WHERE e.extname = 'taskdb'),
           ARRAY['']::text[], 'every dumped table is dumped whole (no WHERE condition)');
 
 --
 -- Rows the install script writes
 --
-SELECT is((SELECT count(*)::int FROM taskdb.report_clock WHERE singleton), 1, 'report_clock has its one row');
+SELECT is((SELECT seqcache FROM pg_sequence WHERE seqrelid = 'taskdb.report_stamp_seq'::regclass), 1::bigint,
+          'report_stamp_seq caches nothing (a backend caching values would hand out stamps behind a setval)');
 SELECT isnt_empty($$SELECT 1 FROM taskdb.signing_key WHERE length(key) >= 32$$,
                   'there is a signing key of at least 32 bytes');
 

@@ -50,7 +50,7 @@ SELECT is(ARRAY(SELECT format('%s %s', a.grantee::regrole, a.privilege_type)
 -- The roles.  tap_nobody has no grant at all; tap_app has the README's;
 -- tap_reader may read tasks but not task_status; tap_claims may read the
 -- tables claims are about and the events verification explains them with,
--- nothing else (not the key, the reports or the clock).
+-- nothing else (not the key, the reports or the stamp sequence).
 CREATE ROLE tap_nobody NOLOGIN;
 CREATE ROLE tap_app NOLOGIN;
 CREATE ROLE tap_reader NOLOGIN;
@@ -244,8 +244,8 @@ SELECT throws_ok($$UPDATE taskdb.reports SET claims_count = 0$$,
                  '42501', 'permission denied for table reports', 'tap_app cannot UPDATE reports');
 SELECT throws_ok($$DELETE FROM taskdb.reports$$,
                  '42501', 'permission denied for table reports', 'tap_app cannot DELETE from reports');
-SELECT throws_ok($$UPDATE taskdb.report_clock SET last_ts = 'infinity'$$,
-                 '42501', 'permission denied for table report_clock', 'tap_app cannot move the report clock');
+SELECT throws_ok($$SELECT setval('taskdb.report_stamp_seq', 1)$$,
+                 '42501', 'permission denied for sequence report_stamp_seq', 'tap_app cannot move the report stamps');
 -- The key is neither readable nor replaceable.
 SELECT is_empty($$SELECT key FROM taskdb.signing_key$$,
                 'tap_app, granted SELECT on every table, still sees no row of the signing key');
@@ -287,8 +287,8 @@ SELECT results_eq(
     'publishing wrote one report insert event');
 RESET ROLE;
 
--- A role with no privilege on signing_key, reports or report_clock publishes
--- too: the key, the clock and the report are handled as their owner.
+-- A role with no privilege on signing_key, reports or report_stamp_seq
+-- publishes too: the key, the stamp and the report are handled as their owner.
 SET ROLE tap_claims;
 SELECT is(has_table_privilege('taskdb.signing_key', 'SELECT'), false, 'tap_claims has no SELECT on signing_key');
 SELECT taskdb.publish_report('[{"kind": "task_id", "id": "00000000-0000-0000-0000-000000000001", "expected": "pending"}]')

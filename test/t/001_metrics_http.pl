@@ -91,7 +91,7 @@ like($headers, qr{^Content-Type: text/plain; version=0\.0\.4; charset=utf-8\r?$}
 	'Prometheus text content type');
 like($headers, qr{^Content-Length: ${\ length($body)}\r?$}m, 'Content-Length is the body length');
 like($headers, qr{^Connection: close\r?$}m, 'Connection: close');
-like($body, qr/^taskdb_build_info\{version="1\.0",pg_major="\d+"\} 1$/m, 'build info');
+like($body, qr/^taskdb_build_info\{version="1\.1",pg_major="\d+"\} 1$/m, 'build info');
 like($body, qr/^taskdb_status_derived_read_latency_ms_count 3$/m,
 	'the three reads made over SQL are counted in what HTTP serves');
 
