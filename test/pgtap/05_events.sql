@@ -145,8 +145,11 @@ SELECT is_empty($$SELECT * FROM ev$$,
 UPDATE taskdb.runs SET status = 'failed' WHERE id IN ('00000000-0000-0000-0001-000000000002', '00000000-0000-0000-0001-000000000003')
    AND status <> 'failed';
 UPDATE taskdb.runs SET status = CASE WHEN id = '00000000-0000-0000-0001-000000000002' THEN 'cancelled' ELSE status END;
+-- One statement's events follow the order its scan met the rows (where
+-- earlier updates, or space freed by committed deletes, put them), so they
+-- are ordered by statement (occurred_at), then by run.
 SELECT results_eq(
-    $$SELECT entity_id, old_status, new_status FROM ev ORDER BY id$$,
+    $$SELECT entity_id, old_status, new_status FROM ev ORDER BY occurred_at, entity_id$$,
     $$VALUES ('00000000-0000-0000-0001-000000000002'::uuid, 'completed', 'failed'),
              ('00000000-0000-0000-0001-000000000003', 'completed', 'failed'),
              ('00000000-0000-0000-0001-000000000002', 'failed', 'cancelled')$$,
