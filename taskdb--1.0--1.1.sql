@@ -52,6 +52,7 @@ DECLARE
     n bigint;
     total bigint;
     first_bad text;
+    preloaded boolean;
     fails int := 0;
     warns int := 0;
     checks int := 0;
@@ -202,8 +203,18 @@ BEGIN
     -- 6. Metrics need the library preloaded.
     check_name := 'metrics_preloaded';
     problems := NULL;
-    IF 'taskdb' OPERATOR(pg_catalog.=) ANY (pg_catalog.string_to_array(
-            pg_catalog.replace(pg_catalog.current_setting('shared_preload_libraries'), ' ', ''), ',')) THEN
+    /*
+     * shared_preload_libraries is readable by superusers and
+     * pg_read_all_settings only; taskdb.metrics_port exists only when taskdb
+     * was preloaded, and anyone may read it.
+     */
+    IF pg_catalog.pg_has_role('pg_read_all_settings', 'USAGE') THEN
+        preloaded := 'taskdb' OPERATOR(pg_catalog.=) ANY (pg_catalog.string_to_array(
+                         pg_catalog.replace(pg_catalog.current_setting('shared_preload_libraries'), ' ', ''), ','));
+    ELSE
+        preloaded := pg_catalog.current_setting('taskdb.metrics_port', true) IS NOT NULL;
+    END IF;
+    IF preloaded THEN
         status := 'pass';
         detail := 'taskdb is in shared_preload_libraries';
     ELSE
