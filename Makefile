@@ -35,8 +35,8 @@ taskdb--1.1.sql: taskdb--1.0.sql taskdb--1.0--1.1.sql
 # has its own rules; includedir, libdir and bindir are PGXS's, from pg_config.
 all: cli/taskdb
 
-cli/taskdb: cli/taskdb.c cli/migrate.c cli/cli.h
-	$(CC) $(CFLAGS) -Wall -Wextra -Werror -I$(includedir) -o $@ cli/taskdb.c cli/migrate.c \
+cli/taskdb: cli/taskdb.c cli/migrate.c cli/json.c cli/cli.h cli/json.h
+	$(CC) $(CFLAGS) -Wall -Wextra -Werror -I$(includedir) -o $@ cli/taskdb.c cli/migrate.c cli/json.c \
 		$(LDFLAGS) -L$(libdir) -lpq -lsqlite3
 
 install: install-cli

@@ -479,3 +479,24 @@ BEGIN
     END LOOP;
 END;
 $$;
+
+/*
+ * Reports given as text.  jsonb keeps the last of two equal keys while a
+ * reader of the file sees the first, so a report naming a key twice could
+ * verify as one thing and read as another: these overloads refuse it
+ * (SQLSTATE 22030).  An untyped literal or a psql variable resolves to them.
+ */
+CREATE FUNCTION @extschema@.verify_provenance(report text)
+RETURNS TABLE (claim text, kind text, status text, expected text, actual text,
+               mismatch text, changed_at timestamptz)
+AS 'MODULE_PATHNAME', 'verify_provenance'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED ROWS 11;
+COMMENT ON FUNCTION @extschema@.verify_provenance(text) IS
+'verify_provenance(jsonb) for a report given as text: refuses a report in which an object names a key twice (SQLSTATE 22030), since jsonb would keep the last value while a reader sees the first.';
+
+CREATE FUNCTION @extschema@.debug_provenance(report text, verbose boolean DEFAULT false)
+RETURNS SETOF text
+AS 'MODULE_PATHNAME', 'debug_provenance'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED ROWS 12;
+COMMENT ON FUNCTION @extschema@.debug_provenance(text, boolean) IS
+'debug_provenance(jsonb, boolean) for a report given as text: refuses a report in which an object names a key twice (SQLSTATE 22030).';

@@ -36,6 +36,7 @@
 #include "libpq-fe.h"
 
 #include "cli.h"
+#include "json.h"
 
 /* A claims or report file read into memory, NUL-terminated. */
 typedef struct Input
@@ -443,6 +444,30 @@ free_input(Input *in)
 }
 
 /*
+ * Refuses a file in which an object names a key twice: the server's jsonb
+ * keeps the last value while a reader of the file sees the first, so such a
+ * report could verify as one thing and read as another.  Any other defect
+ * of the JSON is left for the server to report, in its own words.
+ */
+static bool
+input_keys_unique(Input *in)
+{
+	char		err[512];
+	bool		duplicate = false;
+	JsonValue  *doc = json_parse(in->data, in->len, err, sizeof(err), &duplicate);
+
+	json_free(doc);
+	if (duplicate)
+	{
+		print_error("%s: %s", in->label, err);
+		fputs("HINT:  Name each key once in every object of the file.\n", stderr);
+		free_input(in);
+		return false;
+	}
+	return true;
+}
+
+/*
  * Reads path ("-": standard input) whole.  Refuses what cannot travel as a
  * text parameter or should not: more than MAX_INPUT_BYTES, a NUL byte (libpq
  * would silently cut the text there), an empty file.  A UTF-8 byte order mark
@@ -564,7 +589,7 @@ read_input(const char *path, Input *in)
 		free_input(in);
 		return false;
 	}
-	return true;
+	return input_keys_unique(in);
 
 fail:
 	if (!is_stdin)

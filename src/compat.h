@@ -107,4 +107,25 @@ taskdb_init_materialized_srf_common(FunctionCallInfo fcinfo, bool scalar)
 #define HASH_STRINGS 0
 #endif
 
+/*
+ * The JSON parser's callbacks return an error code from 16 on (void
+ * before); 17 moved the lexer context to the caller.
+ */
+#include "common/jsonapi.h"
+#include "mb/pg_wchar.h"
+#if PG_VERSION_NUM >= 160000
+#define TASKDB_JSON_ACTION JsonParseErrorType
+#define TASKDB_JSON_ACTION_DONE return JSON_SUCCESS
+#else
+#define TASKDB_JSON_ACTION void
+#define TASKDB_JSON_ACTION_DONE return
+#endif
+#if PG_VERSION_NUM >= 170000
+#define taskdb_make_json_lex(s, len) \
+	makeJsonLexContextCstringLen(NULL, (s), (len), GetDatabaseEncoding(), true)
+#else
+#define taskdb_make_json_lex(s, len) \
+	makeJsonLexContextCstringLen((s), (len), GetDatabaseEncoding(), true)
+#endif
+
 #endif							/* TASKDB_COMPAT_H */

@@ -1755,6 +1755,19 @@ verify_report(Jsonb *report)
 	return ver;
 }
 
+/*
+ * The report argument of verify_provenance and debug_provenance.  Their text
+ * overloads (1.1) bind to the same C functions: a report given as text is
+ * refused if an object in it names a key twice (json_keys.c).
+ */
+static Jsonb *
+report_argument(FunctionCallInfo fcinfo)
+{
+	if (get_fn_expr_argtype(fcinfo->flinfo, 0) == TEXTOID)
+		return taskdb_jsonb_unique_keys(PG_GETARG_TEXT_PP(0), "report");
+	return PG_GETARG_JSONB_P(0);
+}
+
 /* verify_report, timed and counted by verdict for taskdb.metrics(). */
 static Verification *
 timed_verification(Jsonb *report)
@@ -1777,7 +1790,7 @@ verify_provenance(PG_FUNCTION_ARGS)
 	int			i;
 
 	taskdb_init_materialized_srf(fcinfo);
-	ver = timed_verification(PG_GETARG_JSONB_P(0));
+	ver = timed_verification(report_argument(fcinfo));
 	for (i = 0; i < ver->n; i++)
 	{
 		ClaimResult *r = &ver->results[i];
@@ -1814,7 +1827,7 @@ debug_provenance(PG_FUNCTION_ARGS)
 
 	taskdb_init_materialized_srf_scalar(fcinfo);
 	desc = rsinfo->setDesc;
-	ver = timed_verification(PG_GETARG_JSONB_P(0));
+	ver = timed_verification(report_argument(fcinfo));
 
 #define EMIT(...) \
 	do { \

@@ -13,6 +13,7 @@
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "portability/instr_time.h"
+#include "utils/jsonb.h"
 #include "utils/uuid.h"
 
 /* Name of the schema the extension lives in (taskdb.control: relocatable = false). */
@@ -57,6 +58,9 @@ extern int	taskdb_attnum(TupleDesc tupdesc, const char *column);
 extern bool events_archiving;
 extern void events_register_callbacks(void);
 extern bool events_xact_wrote_data(void);
+
+/* json_keys.c */
+extern Jsonb *taskdb_jsonb_unique_keys(text *t, const char *what);
 
 /* metrics.c */
 typedef enum TaskdbTimer

@@ -13,7 +13,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS taskdb;
 
-SELECT plan(316);
+SELECT plan(318);
 
 --
 -- The extension
@@ -404,6 +404,9 @@ INSERT INTO expected_functions VALUES
     ('taskdb.publish_report(jsonb)', 'c', 'jsonb', 'v', true, 'u'),
     ('taskdb.verify_provenance(jsonb)', 'c', 'record', 'v', true, 'r'),
     ('taskdb.debug_provenance(jsonb,boolean)', 'c', 'text', 'v', true, 'r'),
+    -- the same for a report given as text, refusing duplicate keys (1.1)
+    ('taskdb.verify_provenance(text)', 'c', 'record', 'v', true, 'r'),
+    ('taskdb.debug_provenance(text,boolean)', 'c', 'text', 'v', true, 'r'),
     ('taskdb.set_signing_key(bytea)', 'plpgsql', 'void', 'v', false, 'u'),
     ('taskdb.report_signature_valid(jsonb)', 'c', 'boolean', 's', true, 'r'),
     -- diagnostics: reads only, but random sampling

@@ -364,6 +364,30 @@ else
 			fail "altered report: expected exactly one [FAIL] line (the signature)"
 	fi
 
+	# A key named twice: jsonb keeps the last value, a reader sees the first.
+	# The run's claim gets "expected": "failed" before its real "completed"
+	# (and once spelled with an escape); every file command refuses it
+	# (exit 2, the key and where it is named), before anything is sent.
+	perl -0pe 's/"expected": "completed"/"expected": "failed", "expected": "completed"/ or die' \
+		"$work/report.json" >"$work/doubled.json" 2>>"$work/errors" ||
+		fail "could not make the doubled report"
+	perl -0pe 's/"expected": "completed"/"expect\\u0065d": "failed", "expected": "completed"/ or die' \
+		"$work/report.json" >"$work/escaped.json" 2>>"$work/errors" ||
+		fail "could not make the escaped report"
+	printf '[{"kind": "run_id", "id": "%s", "expected": "failed", "expected": "completed"}]' "$run_id" \
+		>"$work/doubled-claims.json"
+	for c in "verify doubled.json" "debug-provenance doubled.json" "debug-provenance --json doubled.json" \
+		"verify escaped.json" "publish doubled-claims.json"; do
+		read -ra argv <<<"$c"
+		argv[-1]=$work/${argv[-1]}
+		n=$((n + 1))
+		if run "dup$n" 2 "$cli" -d "$db" "${argv[@]}"; then
+			[ -s "$work/dup$n.out" ] && fail "taskdb $c: printed on stdout"
+			grep -q '^taskdb: .*: duplicate key "expected" in the object at \$\(\.claims_validated\)\?\[[0-9]\]: ' "$work/dup$n.err" ||
+				fail "taskdb $c: stderr does not name the duplicate key: $(cat "$work/dup$n.err")"
+		fi
+	done
+
 	# Terminal output: the tags coloured, nothing else changed; NO_COLOR.
 	sql "SELECT 1 FROM taskdb.set_run_status('$run_id', 'failed')" >/dev/null || exit 1
 	changed=("$task=task_id=PASS" "$run_id=run_id=FAIL" "$task=status_derived=FAIL")
