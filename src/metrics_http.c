@@ -35,6 +35,7 @@
  * it has no second thread.  If it fails (cannot bind its port, say), it
  * exits with status 1, and the postmaster starts it again after
  * RESTART_SECONDS; the same after pg_terminate_backend().
+ * pg_cancel_backend() is ignored: there is no statement to cancel.
  *
  *-------------------------------------------------------------------------
  */
@@ -491,6 +492,15 @@ taskdb_metrics_http_main(Datum main_arg)
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
+
+	/*
+	 * SIGINT is pg_cancel_backend().  The worker runs no statement, so there
+	 * is nothing to cancel; the handler a worker with a database connection
+	 * gets by default would turn the signal into an ERROR outside any
+	 * transaction, which ends the process and leaves the endpoint down until
+	 * the postmaster restarts it RESTART_SECONDS later.
+	 */
+	pqsignal(SIGINT, SIG_IGN);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
 	pgstat_report_activity(STATE_IDLE, NULL);

@@ -25,8 +25,6 @@ restart_after_crash = on
 ));
 $node->start;
 
-# One request over a raw socket: returns (status, headers, body), or
-# (undef) when the server closed without an answer or took over 8 s.
 # Everything the server sends until it closes (or $secs pass), then close.
 sub read_to_eof
 {
@@ -44,18 +42,23 @@ sub read_to_eof
 	return $data;
 }
 
+# One request over a raw socket: returns (status, headers, body), or
+# (undef) when the server closed without an answer or did not answer within
+# $secs (8 unless given), connecting included.
 sub http_raw
 {
-	my ($port, $request) = @_;
+	my ($port, $request, $secs) = @_;
+	$secs //= 8;
+	my $until = time + $secs;
 	my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
-		Proto => 'tcp', Timeout => 5) or return (undef);
+		Proto => 'tcp', Timeout => $secs) or return (undef);
 	print $sock $request;
-	my $data = read_to_eof($sock, 8);
+	my $data = read_to_eof($sock, $until - time);
 	return (undef) unless $data =~ m{^HTTP/1\.1 (\d{3}) [^\r]*\r\n(.*?)\r\n\r\n(.*)\z}s;
 	return ($1, $2, $3);
 }
 
-sub get_metrics { return http_raw($hport, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"); }
+sub get_metrics { return http_raw($hport, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", @_); }
 
 sub wait_for_endpoint
 {
@@ -189,9 +192,26 @@ for my $sock (@burst)
 }
 is($answered, 48, 'a burst of 48 simultaneous scrapes: all answered 200');
 
-# --- restarts ------------------------------------------------------------------
+# --- cancel, terminate, crash ---------------------------------------------------
 my $pid = worker_pid();
 like($pid, qr/^\d+$/, 'the worker shows in pg_stat_activity as "taskdb metrics"');
+
+# pg_cancel_backend() has nothing to cancel in the worker: the same process
+# keeps serving, with no gap.
+is($node->safe_psql('postgres', "SELECT pg_cancel_backend($pid)"), 't',
+	'pg_cancel_backend() signals the worker');
+($st) = get_metrics(1);
+is($st, 200, 'a scrape right after pg_cancel_backend() is answered 200');
+my $served = 0;
+for (1 .. 10)
+{
+	my ($cst) = get_metrics(1);
+	$served++ if defined $cst && $cst == 200;
+	sleep 0.05;
+}
+is($served, 10, 'and so are the ten scrapes after it');
+is(worker_pid(), $pid, 'by the same worker process');
+
 $node->safe_psql('postgres', "SELECT pg_terminate_backend($pid)");
 ok( $node->poll_query_until('postgres',
 		"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'taskdb metrics' AND pid <> $pid"),
