@@ -1,5 +1,6 @@
-# The /metrics endpoint: answers, refusals, clients that misbehave, restarts,
-# a port already taken, and a real Prometheus scraping it.
+# The /metrics endpoint: answers, refusals, clients that misbehave, a flood
+# of silent connections, cancel and restarts, a port already taken, and a
+# real Prometheus scraping it.
 use strict;
 use warnings;
 
@@ -8,6 +9,7 @@ use HTTP::Tiny;
 use IO::Select;
 use IO::Socket::INET;
 use JSON::PP;
+use POSIX ();
 use Time::HiRes qw(time sleep);
 
 use PostgreSQL::Test::Cluster;
@@ -178,9 +180,8 @@ ok($got_eof, 'a client that says nothing is disconnected');
 cmp_ok(time - $t0, '<', 10, 'within its time limit');
 close $_ for @silent, $deaf, $lone;
 
-# A burst of 48 clients that all ask at once: more than the 32 slots, and
-# every one is answered (the rest wait in the backlog; none is evicted by
-# another member of the burst).
+# A burst of 48 clients that all connect first and then all ask: every one
+# is answered (none is evicted by another member of the burst).
 my @burst = map {
 	IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $hport, Proto => 'tcp') or die "connect: $!"
 } 1 .. 48;
@@ -191,6 +192,83 @@ for my $sock (@burst)
 	$answered++ if read_to_eof($sock, 10) =~ m{^HTTP/1\.1 200 };
 }
 is($answered, 48, 'a burst of 48 simultaneous scrapes: all answered 200');
+
+# 200 clients, more than the 128 slots, each asking as soon as it is
+# connected and reading its answer only once all are connected: every one
+# is answered (the clients evicted to make room are those already answered).
+@burst = map {
+	my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $hport, Proto => 'tcp')
+	  or die "connect: $!";
+	print $s "GET /metrics HTTP/1.1\r\n\r\n";
+	$s;
+} 1 .. 200;
+$answered = 0;
+for my $sock (@burst)
+{
+	$answered++ if read_to_eof($sock, 10) =~ m{^HTTP/1\.1 200 };
+}
+is($answered, 200, '200 scrapes at once, more than the slots: all answered 200');
+
+# A flood of silent connections: a child process opens about 200 a second
+# for 4 s (800 at most) and never sends a byte on them, while this process
+# scrapes one scrape after another.  Every scrape must be answered 200
+# within 1 s; each is given at most 3 s, so the section ends within about
+# 8 s whatever the worker does.
+{
+	my ($flood_secs, $rate) = (4, 200);
+	pipe(my $from_flood, my $to_parent) or die "pipe: $!";
+	my $flooder = fork();
+	die "fork: $!" unless defined $flooder;
+	if ($flooder == 0)
+	{
+		close $from_flood;
+		# Never die nor exit() here: the cluster's END blocks, which stop
+		# the nodes, belong to the parent.
+		eval {
+			my @held;
+			my $start = time;
+			for my $i (0 .. $flood_secs * $rate - 1)
+			{
+				my $wait = $start + $i / $rate - time;
+				sleep($wait) if $wait > 0;
+				last if time > $start + $flood_secs;
+				# Non-blocking: a full backlog must not slow the flood down.
+				my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $hport,
+					Proto => 'tcp', Blocking => 0);
+				push @held, $s if $s;
+			}
+			printf $to_parent "%d %.2f\n", scalar(@held), time - $start;
+			close $to_parent;
+		};
+		POSIX::_exit(0);
+	}
+	close $to_parent;
+
+	my @took;
+	my $failed = 0;
+	my $stop = time + $flood_secs;
+	sleep 0.3;    # let the flood fill the slots first
+	while (time < $stop && @took < 200)
+	{
+		my $t = time;
+		my ($fst) = get_metrics(3);
+		my $dt = time - $t;
+		push @took, $dt;
+		$failed++ unless defined $fst && $fst == 200 && $dt < 1;
+		sleep 0.02;
+	}
+	my $flood = <$from_flood> // '0 0';
+	waitpid($flooder, 0);
+	my ($opened, $over) = split ' ', $flood;
+	my @sorted = sort { $a <=> $b } @took;
+	diag(sprintf('silent flood: %d connections in %.2f s; %d scrapes, %d not 200 within 1 s; '
+		  . 'scrape time median %.3f s, max %.3f s',
+		$opened, $over, scalar(@took), $failed, $sorted[ $#sorted / 2 ] // 0, $sorted[-1] // 0));
+	cmp_ok($opened, '>=', $flood_secs * $rate * 0.9,
+		'the flood opened about 200 silent connections a second');
+	cmp_ok(scalar(@took), '>=', 10, 'scrapes were made throughout the flood');
+	is($failed, 0, 'every scrape during the flood was answered 200 within 1 s');
+}
 
 # --- cancel, terminate, crash ---------------------------------------------------
 my $pid = worker_pid();
