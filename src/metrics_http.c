@@ -20,21 +20,30 @@
  * clients without bookkeeping of positions.
  *
  * A client has CLIENT_TIMEOUT_MS from accept() to send its request and read
- * the answer; then it is dropped.  At most MAX_CLIENTS are held: a new
- * connection beyond that evicts a client that has its answer or is silent
- * or slow (client_slot), so none of those can keep a scrape out.  A
- * request is read up to
- * REQUEST_MAX bytes.  Only "GET /metrics" (with or without a query string)
- * answers 200; another method on /metrics gets 405, another path 404, a
- * malformed request 400, an oversized one 431.  Every answer carries
- * "Connection: close"; after sending it the worker shuts down its side and
- * drains what the client still sends for up to LINGER_MS, so the client
- * reads the whole answer instead of a reset.
+ * the answer; then it is dropped.  At most MAX_CLIENTS are held.  Pending
+ * connections are accepted as soon as the listening socket is readable,
+ * each taking a free slot or evicting the client that can best lose it
+ * (client_slot): one that has its answer, else a silent or half-sent one,
+ * the oldest first and one younger than EVICT_IDLE_MS only when every
+ * other client is too.  So connections never pile up in the kernel's
+ * backlog, where a scrape would wait behind silent clients for the
+ * kernel's SYN retransmissions (1 s, 3 s, 7 s...), and a scrape that is
+ * accepted is read at once and answered in the same turn of the loop: a
+ * flood of silent connections shortens how long silent clients are held,
+ * not how long a scrape waits.
+ *
+ * A request is read up to REQUEST_MAX bytes.  Only "GET /metrics" (with or
+ * without a query string) answers 200; another method on /metrics gets 405,
+ * another path 404, a malformed request 400, an oversized one 431.  Every
+ * answer carries "Connection: close"; after sending it the worker shuts down
+ * its side and drains what the client still sends for up to LINGER_MS, so
+ * the client reads the whole answer instead of a reset.
  *
  * The worker calls no PostgreSQL API from anywhere but its own main loop;
  * it has no second thread.  If it fails (cannot bind its port, say), it
  * exits with status 1, and the postmaster starts it again after
  * RESTART_SECONDS; the same after pg_terminate_backend().
+ * pg_cancel_backend() is ignored: there is no statement to cancel.
  *
  *-------------------------------------------------------------------------
  */
@@ -64,13 +73,22 @@ int			taskdb_metrics_port = 0;
 char	   *taskdb_metrics_listen_address = NULL;
 
 #define MAX_LISTEN			4		/* one per address getaddrinfo returns */
-#define MAX_CLIENTS			32
+
+/*
+ * Clients held at once.  With EVICT_IDLE_MS it sets how many connections a
+ * second can arrive before a client can be evicted in its first
+ * EVICT_IDLE_MS: 256.  Beyond that, silent clients are held for less (128
+ * ms at 1000 a second), still far longer than a scraper takes to send its
+ * request after connecting.  Each turn of the loop costs one epoll_ctl per
+ * client held, so more slots would cost CPU under a flood for no gain.
+ */
+#define MAX_CLIENTS			128
 #define REQUEST_MAX			8192	/* request line and headers */
 #define CLIENT_TIMEOUT_MS	5000
 #define LINGER_MS			1000
 #define RESTART_SECONDS		5
 #define ACCEPT_PAUSE_MS		100
-#define EVICT_IDLE_MS		500		/* a client this young is never evicted */
+#define EVICT_IDLE_MS		500		/* a client this young is evicted last */
 #define FULL_PAUSE_MS		20		/* no slot: accept again after this */
 
 typedef enum ClientState
@@ -99,6 +117,9 @@ static int	nlisten = 0;
 static HttpClient clients[MAX_CLIENTS];
 static MemoryContext http_context = NULL;
 static TimestampTz accept_paused_until = 0;
+
+static void client_read(HttpClient *c);
+static void client_write(HttpClient *c);
 
 /*
  * Called from _PG_init while shared_preload_libraries is being processed:
@@ -169,7 +190,7 @@ http_listen(void)
 			(void) setsockopt(sock, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 #endif
 		if (bind(sock, ai->ai_addr, ai->ai_addrlen) < 0 ||
-			listen(sock, 64) < 0 || !pg_set_noblock(sock))
+			listen(sock, MAX_CLIENTS) < 0 || !pg_set_noblock(sock))
 		{
 			saved_errno = errno;
 			closesocket(sock);
@@ -209,14 +230,21 @@ client_close(HttpClient *c)
 /*
  * The slot a new connection takes: a free one, else a client to evict.
  * Victims, in this order: a client whose answer is already sent (closing
- * it loses nothing), then one that has sent nothing, then one that has sent
- * part of a request, oldest first in each class -- never one whose answer
- * is being written, nor one accepted less than EVICT_IDLE_MS ago (it has
- * not had a chance to speak).  NULL: leave the connection in the backlog.
+ * it loses nothing), then one accepted EVICT_IDLE_MS ago or more that has
+ * sent nothing, then such a one that has sent part of a request, then the
+ * same two classes among younger clients (they may not have had the time
+ * to speak yet); oldest first in each class.  A client whose answer is
+ * being written is never evicted.  NULL: every slot is writing; leave the
+ * connection in the backlog.
+ *
+ * Evicting a young client only when all are young is what keeps accepting
+ * at the rate connections arrive: a flood then holds each silent client
+ * for less time, instead of filling the backlog that scrapes wait in.
  */
 static HttpClient *
 client_slot(TimestampTz call_start)
 {
+	TimestampTz young_since = TimestampTzPlusMilliseconds(call_start, -EVICT_IDLE_MS);
 	HttpClient *best = NULL;
 	int			best_class = 0;
 	int			i;
@@ -229,10 +257,9 @@ client_slot(TimestampTz call_start)
 		if (c->state == CLIENT_FREE)
 			return c;
 		if (c->state == CLIENT_DRAINING)
-			class = 3;
-		else if (c->state == CLIENT_READING &&
-				 c->accepted_at <= TimestampTzPlusMilliseconds(call_start, -EVICT_IDLE_MS))
-			class = c->nread == 0 ? 2 : 1;
+			class = 5;
+		else if (c->state == CLIENT_READING)
+			class = (c->accepted_at <= young_since ? 3 : 1) + (c->nread == 0 ? 1 : 0);
 		else
 			continue;
 		if (best == NULL || class > best_class ||
@@ -246,19 +273,24 @@ client_slot(TimestampTz call_start)
 }
 
 /*
- * Accept pending connections on one listening socket while there is a slot
- * for them (see client_slot); the rest wait in the backlog.  So silent or
- * half-sent clients cannot keep a scrape out, and a burst of scrapes does
- * not evict its own members.  On an error other than "nothing pending" (out
- * of descriptors, say) accepting pauses for ACCEPT_PAUSE_MS, or the
- * readable socket would spin the loop.
+ * Accept the connections pending on one listening socket, up to
+ * MAX_CLIENTS of them in one call so that a connection storm cannot starve
+ * the clients already held; the socket stays readable for the rest.  Each
+ * new client is read at once: a scraper usually sends its request together
+ * with the end of the handshake, and is then answered before a later
+ * connection of the same batch could evict it.  So silent or half-sent
+ * clients cannot keep a scrape out, and a burst of scrapes (up to
+ * MAX_CLIENTS) does not evict its own members.  On an error other than
+ * "nothing pending" (out of descriptors, say) accepting pauses for
+ * ACCEPT_PAUSE_MS, or the readable socket would spin the loop.
  */
 static void
 client_accept(pgsocket lsock)
 {
 	TimestampTz call_start = GetCurrentTimestamp();
+	int			n;
 
-	for (;;)
+	for (n = 0; n < MAX_CLIENTS; n++)
 	{
 		HttpClient *slot = client_slot(call_start);
 		pgsocket	sock;
@@ -291,6 +323,10 @@ client_accept(pgsocket lsock)
 		slot->nread = 0;
 		slot->reply = NULL;
 		slot->reply_len = slot->nsent = 0;
+
+		client_read(slot);
+		if (slot->state == CLIENT_WRITING)
+			client_write(slot);
 	}
 }
 
@@ -491,6 +527,15 @@ taskdb_metrics_http_main(Datum main_arg)
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
+
+	/*
+	 * SIGINT is pg_cancel_backend().  The worker runs no statement, so there
+	 * is nothing to cancel; the handler a worker with a database connection
+	 * gets by default would turn the signal into an ERROR outside any
+	 * transaction, which ends the process and leaves the endpoint down until
+	 * the postmaster restarts it RESTART_SECONDS later.
+	 */
+	pqsignal(SIGINT, SIG_IGN);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
 	pgstat_report_activity(STATE_IDLE, NULL);

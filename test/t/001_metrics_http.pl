@@ -1,5 +1,6 @@
-# The /metrics endpoint: answers, refusals, clients that misbehave, restarts,
-# a port already taken, and a real Prometheus scraping it.
+# The /metrics endpoint: answers, refusals, clients that misbehave, a flood
+# of silent connections, cancel and restarts, a port already taken, and a
+# real Prometheus scraping it.
 use strict;
 use warnings;
 
@@ -8,6 +9,7 @@ use HTTP::Tiny;
 use IO::Select;
 use IO::Socket::INET;
 use JSON::PP;
+use POSIX ();
 use Time::HiRes qw(time sleep);
 
 use PostgreSQL::Test::Cluster;
@@ -25,8 +27,6 @@ restart_after_crash = on
 ));
 $node->start;
 
-# One request over a raw socket: returns (status, headers, body), or
-# (undef) when the server closed without an answer or took over 8 s.
 # Everything the server sends until it closes (or $secs pass), then close.
 sub read_to_eof
 {
@@ -44,18 +44,23 @@ sub read_to_eof
 	return $data;
 }
 
+# One request over a raw socket: returns (status, headers, body), or
+# (undef) when the server closed without an answer or did not answer within
+# $secs (8 unless given), connecting included.
 sub http_raw
 {
-	my ($port, $request) = @_;
+	my ($port, $request, $secs) = @_;
+	$secs //= 8;
+	my $until = time + $secs;
 	my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
-		Proto => 'tcp', Timeout => 5) or return (undef);
+		Proto => 'tcp', Timeout => $secs) or return (undef);
 	print $sock $request;
-	my $data = read_to_eof($sock, 8);
+	my $data = read_to_eof($sock, $until - time);
 	return (undef) unless $data =~ m{^HTTP/1\.1 (\d{3}) [^\r]*\r\n(.*?)\r\n\r\n(.*)\z}s;
 	return ($1, $2, $3);
 }
 
-sub get_metrics { return http_raw($hport, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"); }
+sub get_metrics { return http_raw($hport, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", @_); }
 
 sub wait_for_endpoint
 {
@@ -175,9 +180,8 @@ ok($got_eof, 'a client that says nothing is disconnected');
 cmp_ok(time - $t0, '<', 10, 'within its time limit');
 close $_ for @silent, $deaf, $lone;
 
-# A burst of 48 clients that all ask at once: more than the 32 slots, and
-# every one is answered (the rest wait in the backlog; none is evicted by
-# another member of the burst).
+# A burst of 48 clients that all connect first and then all ask: every one
+# is answered (none is evicted by another member of the burst).
 my @burst = map {
 	IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $hport, Proto => 'tcp') or die "connect: $!"
 } 1 .. 48;
@@ -189,9 +193,103 @@ for my $sock (@burst)
 }
 is($answered, 48, 'a burst of 48 simultaneous scrapes: all answered 200');
 
-# --- restarts ------------------------------------------------------------------
+# 200 clients, more than the 128 slots, each asking as soon as it is
+# connected and reading its answer only once all are connected: every one
+# is answered (the clients evicted to make room are those already answered).
+@burst = map {
+	my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $hport, Proto => 'tcp')
+	  or die "connect: $!";
+	print $s "GET /metrics HTTP/1.1\r\n\r\n";
+	$s;
+} 1 .. 200;
+$answered = 0;
+for my $sock (@burst)
+{
+	$answered++ if read_to_eof($sock, 10) =~ m{^HTTP/1\.1 200 };
+}
+is($answered, 200, '200 scrapes at once, more than the slots: all answered 200');
+
+# A flood of silent connections: a child process opens about 200 a second
+# for 4 s (800 at most) and never sends a byte on them, while this process
+# scrapes one scrape after another.  Every scrape must be answered 200
+# within 1 s; each is given at most 3 s, so the section ends within about
+# 8 s whatever the worker does.
+{
+	my ($flood_secs, $rate) = (4, 200);
+	pipe(my $from_flood, my $to_parent) or die "pipe: $!";
+	my $flooder = fork();
+	die "fork: $!" unless defined $flooder;
+	if ($flooder == 0)
+	{
+		close $from_flood;
+		# Never die nor exit() here: the cluster's END blocks, which stop
+		# the nodes, belong to the parent.
+		eval {
+			my @held;
+			my $start = time;
+			for my $i (0 .. $flood_secs * $rate - 1)
+			{
+				my $wait = $start + $i / $rate - time;
+				sleep($wait) if $wait > 0;
+				last if time > $start + $flood_secs;
+				# Non-blocking: a full backlog must not slow the flood down.
+				my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $hport,
+					Proto => 'tcp', Blocking => 0);
+				push @held, $s if $s;
+			}
+			printf $to_parent "%d %.2f\n", scalar(@held), time - $start;
+			close $to_parent;
+		};
+		POSIX::_exit(0);
+	}
+	close $to_parent;
+
+	my @took;
+	my $failed = 0;
+	my $stop = time + $flood_secs;
+	sleep 0.3;    # let the flood fill the slots first
+	while (time < $stop && @took < 200)
+	{
+		my $t = time;
+		my ($fst) = get_metrics(3);
+		my $dt = time - $t;
+		push @took, $dt;
+		$failed++ unless defined $fst && $fst == 200 && $dt < 1;
+		sleep 0.02;
+	}
+	my $flood = <$from_flood> // '0 0';
+	waitpid($flooder, 0);
+	my ($opened, $over) = split ' ', $flood;
+	my @sorted = sort { $a <=> $b } @took;
+	diag(sprintf('silent flood: %d connections in %.2f s; %d scrapes, %d not 200 within 1 s; '
+		  . 'scrape time median %.3f s, max %.3f s',
+		$opened, $over, scalar(@took), $failed, $sorted[ $#sorted / 2 ] // 0, $sorted[-1] // 0));
+	cmp_ok($opened, '>=', $flood_secs * $rate * 0.9,
+		'the flood opened about 200 silent connections a second');
+	cmp_ok(scalar(@took), '>=', 10, 'scrapes were made throughout the flood');
+	is($failed, 0, 'every scrape during the flood was answered 200 within 1 s');
+}
+
+# --- cancel, terminate, crash ---------------------------------------------------
 my $pid = worker_pid();
 like($pid, qr/^\d+$/, 'the worker shows in pg_stat_activity as "taskdb metrics"');
+
+# pg_cancel_backend() has nothing to cancel in the worker: the same process
+# keeps serving, with no gap.
+is($node->safe_psql('postgres', "SELECT pg_cancel_backend($pid)"), 't',
+	'pg_cancel_backend() signals the worker');
+($st) = get_metrics(1);
+is($st, 200, 'a scrape right after pg_cancel_backend() is answered 200');
+my $served = 0;
+for (1 .. 10)
+{
+	my ($cst) = get_metrics(1);
+	$served++ if defined $cst && $cst == 200;
+	sleep 0.05;
+}
+is($served, 10, 'and so are the ten scrapes after it');
+is(worker_pid(), $pid, 'by the same worker process');
+
 $node->safe_psql('postgres', "SELECT pg_terminate_backend($pid)");
 ok( $node->poll_query_until('postgres',
 		"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'taskdb metrics' AND pid <> $pid"),
