@@ -20,12 +20,15 @@
  * there is no SQL to plan or run, so a single-row INSERT pays little more
  * than the heap and index insertions of its one event, and a 100k-row bulk
  * load pays for 100k tuples written as COPY would write them.  For an
- * UPDATE the old rows are hashed by id (ids are immutable), every new row
- * is compared column by column with its old row, and "changes" lists the
- * columns other than status and updated_at that differ, as
- * {"column": {"old": ..., "new": ...}} with values as to_jsonb() writes
- * them; artifact content is never copied, a changed content shows as
- * {"content": "changed"}.
+ * UPDATE the old and new transition tables are read in step (the i-th old
+ * row is the i-th new row's old version), every new row is compared column
+ * by column with its old row without reading a large value that did not
+ * change, and "changes" lists the columns other than status and updated_at
+ * that differ, as {"column": {"old": ..., "new": ...}} with values as
+ * to_jsonb() writes them.  A value above HISTORY_VALUE_LIMIT bytes, and
+ * artifact content of any size, is never copied: that side is given as
+ * "old_sha256"/"old_bytes" (or "new_...") instead.  Memory is bounded by one
+ * row pair and one batch of events, whatever the statement's size.
  *
  * Writing events directly means: no permission check (taskdb writes its
  * own table, as the RI triggers write theirs), no trigger on events fires
@@ -45,6 +48,7 @@
  */
 #include "postgres.h"
 
+#include "access/detoast.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
@@ -157,6 +161,7 @@ typedef struct EventWriter
 	EState	   *estate;
 	ResultRelInfo *rri;
 	BulkInsertState bistate;
+	MemoryContext batchcxt;		/* what writing one batch allocates */
 	TupleTableSlot *slots[EVENT_BATCH];
 	int			nslots;			/* slots made so far */
 	int			n;				/* slots filled, not yet written */
@@ -165,13 +170,6 @@ typedef struct EventWriter
 	Datum		entity;
 	Datum		operation;
 } EventWriter;
-
-/* An UPDATE's old row, found by id. */
-typedef struct OldRow
-{
-	pg_uuid_t	id;				/* hash key */
-	MinimalTuple tuple;
-} OldRow;
 
 static EventEntity
 event_entity(Relation rel)
@@ -232,6 +230,8 @@ writer_open(EventWriter *w, EventEntity e, EventOp op, int64 rows)
 	ExecOpenIndices(w->rri, false);
 	/* a ring of buffers for a bulk load, as COPY uses; the shared buffers for a few rows */
 	w->bistate = rows >= EVENT_BATCH ? GetBulkInsertState() : NULL;
+	w->batchcxt = AllocSetContextCreate(CurrentMemoryContext, "taskdb events batch",
+										ALLOCSET_DEFAULT_SIZES);
 
 	w->xact_id = FullTransactionIdGetDatum(GetTopFullTransactionId());
 	w->occurred_at = TimestampTzGetDatum(GetCurrentStatementStartTimestamp());
@@ -239,14 +239,21 @@ writer_open(EventWriter *w, EventEntity e, EventOp op, int64 rows)
 	w->operation = CStringGetTextDatum(op_names[op]);
 }
 
-/* Write the filled slots: heap first, then each row into every index. */
+/*
+ * Write the filled slots: heap first, then each row into every index.  What
+ * that allocates (toasted copies of large events, index insertion state)
+ * goes to batchcxt, reset after each batch, as COPY does: a statement of a
+ * million rows holds one batch's worth at a time.
+ */
 static void
 writer_flush(EventWriter *w)
 {
+	MemoryContext oldcxt;
 	int			i;
 
 	if (w->n == 0)
 		return;
+	oldcxt = MemoryContextSwitchTo(w->batchcxt);
 	table_multi_insert(w->events, w->slots, w->n, GetCurrentCommandId(true), 0, w->bistate);
 	for (i = 0; i < w->n; i++)
 	{
@@ -255,6 +262,8 @@ writer_flush(EventWriter *w)
 		list_free(recheck);
 		ResetPerTupleExprContext(w->estate);
 	}
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(w->batchcxt);
 	w->n = 0;
 }
 
@@ -270,6 +279,7 @@ writer_close(EventWriter *w)
 		FreeBulkInsertState(w->bistate);
 	ExecCloseIndices(w->rri);
 	FreeExecutorState(w->estate);
+	MemoryContextDelete(w->batchcxt);
 	table_close(w->events, NoLock);
 }
 
@@ -319,6 +329,15 @@ writer_add(EventWriter *w, Datum entity_id, bool entity_id_null,
 		writer_flush(w);
 }
 
+/*
+ * Values whose stored (uncompressed) size is above this many bytes are not
+ * copied into "changes": the event keeps their SHA-256 and length instead
+ * (see value_digest), so the history never holds, parses or detoasts more
+ * than one large value at a time, and a change the data allows can never
+ * make the history's jsonb overflow.
+ */
+#define HISTORY_VALUE_LIMIT 1024
+
 /* A column value as to_jsonb() would write it, appended to buf. */
 static void
 append_json_value(StringInfo buf, Datum value, bool isnull, Form_pg_attribute att)
@@ -366,10 +385,112 @@ append_json_value(StringInfo buf, Datum value, bool isnull, Form_pg_attribute at
 }
 
 /*
+ * Whether an old and a new column value are the same, without reading a
+ * large value that did not change.  An UPDATE that leaves a toasted column
+ * alone hands the new row the same TOAST pointer, so equal pointers are
+ * equal values with nothing read; values of different stored sizes differ,
+ * read as little (the sizes are in the headers); only values of equal size
+ * behind different pointers are read and compared, one at a time.
+ */
+static bool
+values_equal(Datum o, Datum n, Form_pg_attribute att)
+{
+	struct varlena *ov;
+	struct varlena *nv;
+
+	if (att->attlen != -1)
+		return datum_image_eq(o, n, att->attbyval, att->attlen);
+	ov = (struct varlena *) DatumGetPointer(o);
+	nv = (struct varlena *) DatumGetPointer(n);
+	if (VARATT_IS_EXTERNAL_ONDISK(ov) && VARATT_IS_EXTERNAL_ONDISK(nv))
+	{
+		struct varatt_external oe;
+		struct varatt_external ne;
+
+		VARATT_EXTERNAL_GET_POINTER(oe, ov);
+		VARATT_EXTERNAL_GET_POINTER(ne, nv);
+		if (oe.va_valueid == ne.va_valueid && oe.va_toastrelid == ne.va_toastrelid)
+			return true;
+	}
+	if (toast_raw_datum_size(o) != toast_raw_datum_size(n))
+		return false;
+	return datum_image_eq(o, n, false, -1);
+}
+
+/*
+ * What "changes" records of one side of a large value: "<side>_sha256"
+ * (sha256:<hex> of the bytes of bytea, of text as stored, of jsonb's text
+ * form, of other types' text output) and "<side>_bytes" (how many bytes were
+ * hashed).  Reads the value once; the caller's memory context is reset per
+ * row, so no more than one large value is held at a time.
+ */
+static void
+append_value_digest(StringInfo buf, const char *side, Datum value, Form_pg_attribute att)
+{
+	char		hex[SHA256_HEX_LEN + 1];
+	const char *data;
+	Size		len;
+
+	switch (att->atttypid)
+	{
+		case BYTEAOID:
+		case TEXTOID:
+		case VARCHAROID:
+			{
+				struct varlena *v = PG_DETOAST_DATUM_PACKED(value);
+
+				data = VARDATA_ANY(v);
+				len = VARSIZE_ANY_EXHDR(v);
+				break;
+			}
+		case JSONBOID:
+			{
+				Jsonb	   *j = DatumGetJsonbP(value);
+				StringInfoData text;
+
+				initStringInfo(&text);
+				(void) JsonbToCString(&text, &j->root, VARSIZE(j));
+				data = text.data;
+				len = text.len;
+				break;
+			}
+		default:
+			{
+				Oid			typoutput;
+				bool		varlena;
+
+				getTypeOutputInfo(att->atttypid, &typoutput, &varlena);
+				data = OidOutputFunctionCall(typoutput, value);
+				len = strlen(data);
+				break;
+			}
+	}
+	taskdb_sha256_hex(data, len, hex);
+	appendStringInfo(buf, "\"%s_sha256\": \"sha256:%s\", \"%s_bytes\": %zu", side, hex, side, (size_t) len);
+}
+
+/* One side ("old" or "new") of a changed column in "changes". */
+static void
+append_change_side(StringInfo buf, const char *side, Datum value, bool isnull,
+				   Form_pg_attribute att, bool digest_only)
+{
+	if (!isnull &&
+		(digest_only || (att->attlen == -1 && toast_raw_datum_size(value) > HISTORY_VALUE_LIMIT)))
+		append_value_digest(buf, side, value, att);
+	else
+	{
+		appendStringInfo(buf, "\"%s\": ", side);
+		append_json_value(buf, value, isnull, att);
+	}
+}
+
+/*
  * Compare an updated row with its old version.  Returns false when no
  * column differs (no event).  Otherwise sets *changes to the jsonb of the
  * columns other than status / updated_at that differ, or (Datum) 0 when
- * there are none.
+ * there are none: {"column": {"old": ..., "new": ...}}, a side above
+ * HISTORY_VALUE_LIMIT bytes (and artifact content, whatever its size) given
+ * as "<side>_sha256" and "<side>_bytes" instead of its value.
  */
 static bool
 row_changes(TupleTableSlot *oldslot, TupleTableSlot *newslot, EventEntity e, Datum *changes)
@@ -392,12 +513,13 @@ row_changes(TupleTableSlot *oldslot, TupleTableSlot *newslot, EventEntity e, Dat
 		bool		nnull = newslot->tts_isnull[i];
 		Datum		o = oldslot->tts_values[i];
 		Datum		n = newslot->tts_values[i];
+		bool		digest_only;
 
 		if (att->attisdropped)
 			continue;
 		if (onull && nnull)
 			continue;
-		if (onull == nnull && datum_image_eq(o, n, att->attbyval, att->attlen))
+		if (onull == nnull && values_equal(o, n, att))
 			continue;
 		any = true;
 		if (strcmp(name, "status") == 0 || strcmp(name, "updated_at") == 0)
@@ -405,15 +527,11 @@ row_changes(TupleTableSlot *oldslot, TupleTableSlot *newslot, EventEntity e, Dat
 		if (nchanged++ > 0)
 			appendStringInfoString(&buf, ", ");
 		escape_json(&buf, name);
-		if (e == ENTITY_ARTIFACT && strcmp(name, "content") == 0)
-		{
-			appendStringInfoString(&buf, ": \"changed\"");
-			continue;
-		}
-		appendStringInfoString(&buf, ": {\"old\": ");
-		append_json_value(&buf, o, onull, att);
-		appendStringInfoString(&buf, ", \"new\": ");
-		append_json_value(&buf, n, nnull, att);
+		digest_only = (e == ENTITY_ARTIFACT && strcmp(name, "content") == 0);
+		appendStringInfoString(&buf, ": {");
+		append_change_side(&buf, "old", o, onull, att, digest_only);
+		appendStringInfoString(&buf, ", ");
+		append_change_side(&buf, "new", n, nnull, att, digest_only);
 		appendStringInfoChar(&buf, '}');
 	}
 	appendStringInfoChar(&buf, '}');
@@ -478,7 +596,15 @@ events_of_rows(EventWriter *w, Relation source, Tuplestorestate *rows,
 	ExecDropSingleTupleTableSlot(src);
 }
 
-/* Events of an UPDATE: old rows hashed by id, each new row compared with its old one. */
+/*
+ * Events of an UPDATE.  The trigger manager appends each updated row's old
+ * and new versions to the two transition tables together
+ * (AfterTriggerSaveEvent), so the i-th old row is the i-th new row's old
+ * version: one pass over both, in step, compares each pair, with memory for
+ * one pair at a time whatever the statement's size.  Ids are immutable, so
+ * a pair whose ids differ means that order was broken: an ERROR, never a
+ * wrong history.
+ */
 static void
 events_of_update(EventWriter *w, Relation source, Tuplestorestate *oldrows,
 				 Tuplestorestate *newrows, EventEntity e)
@@ -491,50 +617,38 @@ events_of_update(EventWriter *w, Relation source, Tuplestorestate *oldrows,
 	TupleTableSlot *oldslot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
 	TupleTableSlot *newslot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
 	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext, "taskdb events row",
-												 ALLOCSET_SMALL_SIZES);
-	HASHCTL		ctl;
-	HTAB	   *old_by_id;
+												 ALLOCSET_DEFAULT_SIZES);
 
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(pg_uuid_t);
-	ctl.entrysize = sizeof(OldRow);
-	ctl.hcxt = CurrentMemoryContext;
-	old_by_id = hash_create("taskdb old rows", Max(tuplestore_tuple_count(oldrows), 16),
-							&ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-
+	if (tuplestore_tuple_count(oldrows) != tuplestore_tuple_count(newrows))
+		elog(ERROR, "taskdb: an UPDATE's transition tables hold " INT64_FORMAT " old and " INT64_FORMAT " new rows",
+			 tuplestore_tuple_count(oldrows), tuplestore_tuple_count(newrows));
 	tuplestore_rescan(oldrows);
-	while (tuplestore_gettupleslot(oldrows, true, false, oldslot))
-	{
-		bool		isnull;
-		Datum		id = slot_getattr(oldslot, id_att, &isnull);
-		OldRow	   *row;
-
-		if (isnull)
-			continue;
-		row = hash_search(old_by_id, DatumGetUUIDP(id), HASH_ENTER, NULL);
-		row->tuple = ExecCopySlotMinimalTuple(oldslot);
-	}
-
 	tuplestore_rescan(newrows);
 	while (tuplestore_gettupleslot(newrows, true, false, newslot))
 	{
 		bool		id_null,
+					old_id_null,
 					task_null = true,
 					old_null = true,
 					new_null = true;
-		Datum		id = slot_getattr(newslot, id_att, &id_null);
-		Datum		task = task_att ? slot_getattr(newslot, task_att, &task_null) : (Datum) 0;
-		Datum		new_status = status_att ? slot_getattr(newslot, status_att, &new_null) : (Datum) 0;
-		Datum		old_status = (Datum) 0;
+		Datum		id,
+					old_id,
+					task,
+					new_status,
+					old_status = (Datum) 0;
 		Datum		changes;
 		bool		changed;
-		OldRow	   *row;
 		MemoryContext oldcxt;
 
-		if (id_null ||
-			(row = hash_search(old_by_id, DatumGetUUIDP(id), HASH_FIND, NULL)) == NULL)
-			continue;			/* ids are immutable: every new row has its old one */
-		ExecStoreMinimalTuple(row->tuple, oldslot, false);
+		if (!tuplestore_gettupleslot(oldrows, true, false, oldslot))
+			elog(ERROR, "taskdb: an UPDATE's old transition table ended early");
+		id = slot_getattr(newslot, id_att, &id_null);
+		old_id = slot_getattr(oldslot, id_att, &old_id_null);
+		if (id_null || old_id_null ||
+			memcmp(DatumGetUUIDP(id), DatumGetUUIDP(old_id), UUID_LEN) != 0)
+			elog(ERROR, "taskdb: an UPDATE's old and new transition tables are not in the same order");
+		task = task_att ? slot_getattr(newslot, task_att, &task_null) : (Datum) 0;
+		new_status = status_att ? slot_getattr(newslot, status_att, &new_null) : (Datum) 0;
 		if (status_att)
 			old_status = slot_getattr(oldslot, status_att, &old_null);
 
@@ -549,7 +663,6 @@ events_of_update(EventWriter *w, Relation source, Tuplestorestate *oldrows,
 	}
 	ExecDropSingleTupleTableSlot(oldslot);
 	ExecDropSingleTupleTableSlot(newslot);
-	hash_destroy(old_by_id);
 	MemoryContextDelete(rowcxt);
 }
 

@@ -4,7 +4,7 @@
 --   runs, gates, artifacts and reports (cascaded deletes included), one per
 --   TRUNCATE; old / new status, task_id, the other changed columns as
 --   {"column": {"old": ..., "new": ...}} (artifact content only as
---   "changed"); no event for an UPDATE that changes nothing; xact_id is the
+--   its digests); no event for an UPDATE that changes nothing; xact_id is the
 --   writing top-level transaction, occurred_at the statement's start, shared
 --   by every event of the statement; events of a rolled-back savepoint
 --   vanish.  The history is append-only: UPDATE, DELETE and TRUNCATE are
@@ -155,7 +155,8 @@ SELECT results_eq(
              ('00000000-0000-0000-0001-000000000002', 'failed', 'cancelled')$$,
     'an UPDATE touching 3 runs of which 1 changed writes 1 event');
 
--- Artifacts: content shows only as "changed", its bytes are never copied.
+-- Artifacts: content shows only as its SHA-256 and length, its bytes are
+-- never copied.
 UPDATE tap_mark SET ev0 = (SELECT max(id) FROM taskdb.events);
 UPDATE taskdb.artifacts SET media_type = 'text/plain' WHERE id = '00000000-0000-0000-0003-000000000001';
 SELECT results_eq(
@@ -168,8 +169,11 @@ UPDATE tap_mark SET ev0 = (SELECT max(id) FROM taskdb.events);
 UPDATE taskdb.artifacts SET content = 'alpha output, edited' WHERE id = '00000000-0000-0000-0003-000000000001';
 SELECT results_eq(
     $$SELECT entity_id, operation, changes FROM ev$$,
-    $$VALUES ('00000000-0000-0000-0003-000000000001'::uuid, 'update', '{"content": "changed"}'::jsonb)$$,
-    'UPDATE of an artifact''s content alone: changes is {"content": "changed"}');
+    format($$VALUES ('00000000-0000-0000-0003-000000000001'::uuid, 'update', %L::jsonb)$$,
+           jsonb_build_object('content', jsonb_build_object(
+               'old_sha256', taskdb.sha256('alpha output'), 'old_bytes', 12,
+               'new_sha256', taskdb.sha256('alpha output, edited'), 'new_bytes', 20))),
+    'UPDATE of an artifact''s content alone: changes holds the old and new content''s sha256 and length');
 
 UPDATE tap_mark SET ev0 = (SELECT max(id) FROM taskdb.events);
 UPDATE taskdb.artifacts SET content = 'alpha output, v3', sha256 = taskdb.sha256('alpha output, v3'), size_bytes = 16
@@ -180,8 +184,10 @@ SELECT results_eq(
            jsonb_build_object('sha256', jsonb_build_object('old', taskdb.sha256('alpha output'),
                                                            'new', taskdb.sha256('alpha output, v3')),
                               'size_bytes', '{"old": 12, "new": 16}'::jsonb,
-                              'content', 'changed')),
-    'UPDATE of content, sha256 and size_bytes: changes holds sha256 and size_bytes, content as "changed"');
+                              'content', jsonb_build_object(
+                                  'old_sha256', taskdb.sha256('alpha output, edited'), 'old_bytes', 20,
+                                  'new_sha256', taskdb.sha256('alpha output, v3'), 'new_bytes', 16))),
+    'UPDATE of content, sha256 and size_bytes: changes holds sha256 and size_bytes, content as its digests');
 SELECT is((SELECT count(*)::int FROM ev_tx
             WHERE changes::text LIKE '%' || encode('alpha output', 'hex') || '%'
                OR changes::text LIKE '%alpha output%'),
