@@ -55,7 +55,7 @@ SELECT conrelid::regclass AS tbl, pg_get_constraintdef(oid) AS def
 
 -- Triggers installed on the tables (user-visible ones only).
 SELECT tgrelid::regclass AS tbl, tgname,
-       CASE WHEN tgtype & 2 <> 0 THEN 'BEFORE' ELSE 'AFTER' END AS timing,
+       CASE WHEN tgtype & 64 <> 0 THEN 'INSTEAD OF' WHEN tgtype & 2 <> 0 THEN 'BEFORE' ELSE 'AFTER' END AS timing,
        CASE WHEN tgtype & 1 <> 0 THEN 'ROW' ELSE 'STATEMENT' END AS level,
        concat_ws(' ', CASE WHEN tgtype & 4 <> 0 THEN 'INSERT' END,
                       CASE WHEN tgtype & 8 <> 0 THEN 'DELETE' END,

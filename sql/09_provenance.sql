@@ -229,7 +229,7 @@ SELECT * FROM taskdb.verify_provenance(jsonb_set(:'good'::jsonb, '{claims_valida
 SELECT * FROM taskdb.verify_provenance(:'good'::jsonb - 'snapshot');
 
 -- Nobody can rewrite history to make a report pass.
-DELETE FROM taskdb.events;
+DELETE FROM taskdb.history;
 
 -- Publishing stores a report: refused in a read-only transaction (and on a
 -- standby); verifying only reads, and works there.

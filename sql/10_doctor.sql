@@ -44,12 +44,14 @@ SELECT check_name, status, regexp_replace(detail, '[0-9a-f-]{36}', '<id>') AS de
 DELETE FROM taskdb.reports WHERE report->>'published_by' = 'mallory';
 
 -- The history's guard switched off, and an event the sequence never issued.
-ALTER TABLE taskdb.events DISABLE TRIGGER events_append_only;
-INSERT INTO taskdb.events (id, entity, entity_id, operation, new_status)
-VALUES (1000000000, 'run', gen_random_uuid(), 'update', 'completed');
+ALTER TABLE taskdb.history_default DISABLE TRIGGER history_append_only_statement;
+ALTER TABLE taskdb.history DISABLE TRIGGER history_append_only;
+INSERT INTO taskdb.history_default (occurred_at, xact_id, id, era, entity, operation, task_id, entity_ids, statuses)
+VALUES (now(), '1', 1000000000, 1, 'r', 'u', gen_random_uuid(), ARRAY[gen_random_uuid()], '\x0803');
 SELECT check_name, status, detail FROM taskdb.doctor()
  WHERE check_name IN ('event_history_guard', 'event_history_ids', 'system_health');
-ALTER TABLE taskdb.events ENABLE ALWAYS TRIGGER events_append_only;
+ALTER TABLE taskdb.history_default ENABLE ALWAYS TRIGGER history_append_only_statement;
+ALTER TABLE taskdb.history ENABLE ALWAYS TRIGGER history_append_only;
 SELECT check_name, status FROM taskdb.doctor() WHERE check_name = 'event_history_guard';
 
 -- Bad argument.

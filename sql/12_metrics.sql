@@ -54,8 +54,12 @@ SELECT count(*) FROM taskdb.doctor();
 SELECT metric('taskdb_doctor_checks_total{status="fail"}') AS doctor_fail,
        metric('taskdb_orphans_detected_total') AS orphans;
 SELECT taskdb.rebuild_status() > 0 AS repaired;
+-- One-second partitions: a second later, everything written so far has ended.
+SET taskdb.history_partition_interval = '1 second';
 SELECT count(*) AS events_to_archive FROM taskdb.events \gset
+SELECT pg_sleep(1.1);
 CALL taskdb.archive_events(interval '0');
+RESET taskdb.history_partition_interval;
 SELECT metric('taskdb_events_archived_total') = :events_to_archive AS archived_counted;
 
 -- The exposition: HELP and TYPE for every metric, cumulative buckets, +Inf = count.

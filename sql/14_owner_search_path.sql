@@ -180,7 +180,11 @@ RESET ROLE;
 -- Every name in these statements is qualified, so whatever planted object
 -- runs now was run by taskdb's own code.
 SET search_path = evil, pg_catalog, public;
-CALL taskdb.archive_events(interval '0 seconds', 1);
+SET taskdb.history_partition_interval = '1 second';
+SELECT pg_catalog.count(*) OPERATOR(pg_catalog.>=) 0 AS partitions FROM taskdb.maintain_history();
+SELECT pg_catalog.pg_sleep(1.1);
+CALL taskdb.archive_events(interval '0 seconds');
+RESET taskdb.history_partition_interval;
 SELECT pg_catalog.count(*) OPERATOR(pg_catalog.>) 0 AS archived FROM taskdb.events_archive;
 SELECT d.check_name, d.status FROM taskdb.doctor() d;
 SELECT taskdb.rebuild_status() AS rebuilt;

@@ -748,6 +748,75 @@ claims_array(JsonbValue *v, const char *what, int *n)
 	"  ) a" \
 	" ORDER BY c.ord"
 
+/*
+ * The same for the 1.1 history (taskdb.history, taskdb.history_archive):
+ * rows found through their indexes (GIN on entity_ids, btree on task_id;
+ * TRUNCATE rows are the ones without a task), their events decoded by
+ * taskdb.history_events().  "After the snapshot" is decided per era: an
+ * event of a later era than the report's ($4) is after it, of an earlier
+ * one before it, and within the report's own era by pg_visible_in_snapshot.
+ * One index probe per claim and branch: the rows naming the entity give
+ * both "ever" (any event, of any kind) and the events after the snapshot.
+ */
+#define H11_ROWS(WHERE) \
+	"(SELECT z.* FROM taskdb.history z WHERE " WHERE \
+	" UNION ALL SELECT z.* FROM taskdb.history_archive z WHERE " WHERE ")"
+#define H11_AFTER(X) \
+	"(CASE WHEN " X ".era OPERATOR(pg_catalog.>) $4 THEN true" \
+	" WHEN " X ".era OPERATOR(pg_catalog.<) $4 THEN false" \
+	" ELSE NOT pg_catalog.pg_visible_in_snapshot(" X ".xact_id, $3::pg_catalog.pg_snapshot) END)"
+#define HISTORY_SQL_11 \
+	"SELECT c.ord, COALESCE(a.ever, false), a.first_at, a.last_at, a.insert_at, a.content_at" \
+	"  FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), pg_catalog.unnest($2::pg_catalog.uuid[]))" \
+	"       WITH ORDINALITY AS c(kind, id, ord)" \
+	"  CROSS JOIN LATERAL (SELECT (CASE WHEN c.kind OPERATOR(pg_catalog.=) 'task_id' THEN 't'" \
+	"                      WHEN c.kind OPERATOR(pg_catalog.=) 'run_id' THEN 'r'" \
+	"                      WHEN c.kind OPERATOR(pg_catalog.=) 'gate_id' THEN 'g'" \
+	"                      WHEN c.kind OPERATOR(pg_catalog.=) 'artifact_hash' THEN 'a' END)::pg_catalog.\"char\" AS entity) k" \
+	"  CROSS JOIN LATERAL (" \
+	"    SELECT pg_catalog.bool_or(x.own) AS ever," \
+	"           (pg_catalog.array_agg(x.occurred_at ORDER BY x.id) FILTER (WHERE x.counts))[1] AS first_at," \
+	"           (pg_catalog.array_agg(x.occurred_at ORDER BY x.id DESC) FILTER (WHERE x.counts))[1] AS last_at," \
+	"           pg_catalog.min(x.occurred_at) FILTER (WHERE x.counts AND x.mine" \
+	"                                                AND x.operation OPERATOR(pg_catalog.=) 'i') AS insert_at," \
+	"           pg_catalog.min(x.occurred_at) FILTER (WHERE x.counts AND x.mine AND x.content) AS content_at" \
+	"      FROM (SELECT y.id OPERATOR(pg_catalog.+) e.ord AS id, y.occurred_at, y.operation, true AS own," \
+	"                   y.entity OPERATOR(pg_catalog.=) k.entity AS mine," \
+	"                   y.entity OPERATOR(pg_catalog.=) k.entity AND " H11_AFTER("y") " AS counts," \
+	"                   COALESCE(e.changes OPERATOR(pg_catalog.?) 'content', false) AS content" \
+	"              FROM " H11_ROWS("c.id IS NOT NULL AND z.entity_ids OPERATOR(pg_catalog.@>) ARRAY[c.id]") " y" \
+	"              CROSS JOIN LATERAL taskdb.history_events(y.entity_ids, y.statuses, y.changes) e" \
+	"             WHERE e.entity_id OPERATOR(pg_catalog.=) c.id" \
+	"            UNION ALL" \
+	"            SELECT y.id OPERATOR(pg_catalog.+) e.ord, y.occurred_at, y.operation, false," \
+	"                   y.entity OPERATOR(pg_catalog.=) 't', true, false" \
+	"              FROM " H11_ROWS("c.kind OPERATOR(pg_catalog.=) 'status_derived'" \
+								   " AND z.task_id OPERATOR(pg_catalog.=) c.id" \
+								   " AND (z.entity OPERATOR(pg_catalog.=) ANY ('{r,g}'::pg_catalog.\"char\"[])" \
+								   "      OR (z.entity OPERATOR(pg_catalog.=) 't' AND z.operation OPERATOR(pg_catalog.<>) 'u'))") " y" \
+	"              CROSS JOIN LATERAL taskdb.history_events(y.entity_ids, y.statuses, y.changes) e" \
+	"             WHERE " H11_AFTER("y") \
+	"            UNION ALL" \
+	"            SELECT y.id, y.occurred_at, y.operation, false, false, true, false" \
+	"              FROM " H11_ROWS("z.task_id IS NULL AND z.operation OPERATOR(pg_catalog.=) 't'" \
+								   " AND z.entity OPERATOR(pg_catalog.=) ANY (CASE WHEN c.kind OPERATOR(pg_catalog.=) 'status_derived'" \
+								   "     THEN '{t,r,g}'::pg_catalog.\"char\"[] ELSE ARRAY[k.entity] END)") " y" \
+	"             WHERE " H11_AFTER("y") ") x" \
+	"  ) a" \
+	" ORDER BY c.ord"
+
+/*
+ * The era a report was published in: the era of its own publication event
+ * in the history ($1: report id); 1 if the history has none.
+ */
+#define REPORT_ERA_SQL \
+	"SELECT COALESCE((SELECT q.era FROM " \
+	H11_ROWS("z.entity_ids OPERATOR(pg_catalog.@>) ARRAY[$1]" \
+			 " AND z.entity OPERATOR(pg_catalog.=) 'p' AND z.operation OPERATOR(pg_catalog.=) 'i'") \
+	" q LIMIT 1), 1)"
+
+static SPIPlanPtr plan_report_era = NULL;
+static SPIPlanPtr plan_history_11 = NULL;
 static SPIPlanPtr plan_values = NULL;
 static SPIPlanPtr plan_history = NULL;
 
@@ -836,11 +905,11 @@ read_current_values(Claim *claims, int n, MemoryContext cxt)
 }
 
 static void
-read_history(Claim *claims, int n, const char *snapshot)
+read_history(Claim *claims, int n, const char *snapshot, pg_uuid_t *report_id)
 {
-	Oid			argtypes[3] = {TEXTARRAYOID, UUIDARRAYOID, TEXTOID};
-	Datum		values[3];
-	char		nulls[3];
+	Oid			argtypes[4] = {TEXTARRAYOID, UUIDARRAYOID, TEXTOID, INT4OID};
+	Datum		values[4];
+	char		nulls[4];
 	Datum		ignored[3];
 	uint64		i;
 	int			rc;
@@ -849,8 +918,26 @@ read_history(Claim *claims, int n, const char *snapshot)
 	values[0] = ignored[0];
 	values[1] = ignored[1];
 	values[2] = CStringGetTextDatum(snapshot);
-	rc = SPI_execute_plan(taskdb_keep_plan(&plan_history, HISTORY_SQL, 3, argtypes),
-						  values, nulls, true, 0);
+	nulls[3] = ' ';
+	/* a database whose SQL is still 1.0 keeps its history in taskdb.events */
+	if (OidIsValid(taskdb_relation_oid("history", true)))
+	{
+		Oid			era_argtypes[1] = {UUIDOID};
+		Datum		era_values[1];
+		bool		isnull;
+
+		era_values[0] = UUIDPGetDatum(report_id);
+		rc = SPI_execute_plan(taskdb_keep_plan(&plan_report_era, REPORT_ERA_SQL, 1, era_argtypes),
+							  era_values, NULL, true, 1);
+		if (rc != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "taskdb: reading the report's era failed: %s", SPI_result_code_string(rc));
+		values[3] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		rc = SPI_execute_plan(taskdb_keep_plan(&plan_history_11, HISTORY_SQL_11, 4, argtypes),
+							  values, nulls, true, 0);
+	}
+	else
+		rc = SPI_execute_plan(taskdb_keep_plan(&plan_history, HISTORY_SQL, 3, argtypes),
+							  values, nulls, true, 0);
 	if (rc != SPI_OK_SELECT || SPI_processed != (uint64) n)
 		elog(ERROR, "taskdb: reading event history failed: %s", SPI_result_code_string(rc));
 	for (i = 0; i < SPI_processed; i++)
@@ -1559,6 +1646,7 @@ typedef struct VerifyWork
 	int			n;
 	MemoryContext cxt;
 	const char *snapshot;
+	pg_uuid_t  *report_id;
 } VerifyWork;
 
 static void
@@ -1567,7 +1655,7 @@ verify_read_work(void *arg)
 	VerifyWork *work = (VerifyWork *) arg;
 
 	read_current_values(work->claims, work->n, work->cxt);
-	read_history(work->claims, work->n, work->snapshot);
+	read_history(work->claims, work->n, work->snapshot, work->report_id);
 }
 
 /* Is this report, with this signature, the one stored in taskdb.reports? */
@@ -1688,7 +1776,7 @@ verify_report(Jsonb *report)
 	check_duplicates(claims, n, false);
 
 	{
-		VerifyWork	work = {claims, n, cxt, snapshot};
+		VerifyWork	work = {claims, n, cxt, snapshot, &report_uuid};
 
 		taskdb_run_as_owner(NULL, 0, verify_read_work, &work);
 	}

@@ -87,7 +87,7 @@ typedef struct DeltaEntry
 	bool		born;			/* re-inserted here after a delete: outer deltas void */
 } DeltaEntry;
 
-typedef struct DeltaLevel
+struct DeltaLevel
 {
 	SubTransactionId subid;		/* subtransaction that owns these deltas */
 	MemoryContext cxt;			/* holds this struct and its hash table */
@@ -96,7 +96,7 @@ typedef struct DeltaLevel
 	bool		reset_runs;		/* runs truncated here: outer run deltas void */
 	bool		reset_gates;	/* gates truncated here: outer gate deltas void */
 	struct DeltaLevel *parent;	/* enclosing subtransaction's level, or NULL */
-} DeltaLevel;
+};
 
 /* Innermost level of the current transaction, NULL when it recorded nothing. */
 static DeltaLevel *delta_top = NULL;
@@ -109,14 +109,6 @@ static SPIPlanPtr plan_update_many = NULL;
 static SPIPlanPtr plan_insert_tasks = NULL;
 static SPIPlanPtr plan_recompute_one = NULL;
 static SPIPlanPtr plan_recount_one = NULL;
-
-/* Which counters a source table feeds. */
-typedef enum DeltaSource
-{
-	SOURCE_TASKS,
-	SOURCE_RUNS,
-	SOURCE_GATES
-} DeltaSource;
 
 PG_FUNCTION_INFO_V1(fold_status_delta);
 PG_FUNCTION_INFO_V1(tasks_after_insert);
@@ -175,8 +167,8 @@ derive_status(PG_FUNCTION_ARGS)
  */
 static void delta_level_reset(DeltaLevel *level, bool runs, bool gates);
 
-static DeltaLevel *
-delta_level_current(void)
+DeltaLevel *
+status_level(void)
 {
 	SubTransactionId subid = GetCurrentSubTransactionId();
 	Oid			status_relid = taskdb_relation_oid("task_status", false);
@@ -267,8 +259,8 @@ delta_level_reset(DeltaLevel *level, bool runs, bool gates)
  * afresh at its level ("born"), hiding everything recorded outside it.
  * Rolling back the insert's subtransaction removes the birth again.
  */
-static void
-delta_task_deleted(DeltaLevel *level, const pg_uuid_t *task_id)
+void
+status_task_deleted(DeltaLevel *level, const pg_uuid_t *task_id)
 {
 	delta_entry(level, task_id)->deleted = true;
 }
@@ -777,6 +769,32 @@ text_equals(Datum d, const char *lit, int litlen)
 
 #define TEXT_EQ(d, lit) text_equals((d), (lit), sizeof(lit) - 1)
 
+/*
+ * Fold one row of runs or gates into the level with sign (+1 / -1): a run
+ * counts in runs_total and in the counter of its status, a gate only when
+ * it failed.
+ */
+void
+status_fold(DeltaLevel *level, DeltaSource source, const pg_uuid_t *task, Datum status, int sign)
+{
+	DeltaEntry *e;
+
+	if (source == SOURCE_GATES)
+	{
+		if (TEXT_EQ(status, "fail"))
+			delta_entry(level, task)->d.gates_failed += sign;
+		return;
+	}
+	e = delta_entry(level, task);
+	e->d.runs_total += sign;
+	if (TEXT_EQ(status, "running"))
+		e->d.runs_running += sign;
+	else if (TEXT_EQ(status, "completed"))
+		e->d.runs_completed += sign;
+	else if (TEXT_EQ(status, "failed"))
+		e->d.runs_failed += sign;
+}
+
 /* Fold one transition table into the level, each row counting sign (+1 / -1). */
 static void
 fold_rows(DeltaLevel *level, Tuplestorestate *rows, TupleDesc tupdesc,
@@ -789,37 +807,13 @@ fold_rows(DeltaLevel *level, Tuplestorestate *rows, TupleDesc tupdesc,
 	tuplestore_rescan(rows);
 	while (tuplestore_gettupleslot(rows, true, false, slot))
 	{
-		bool		isnull;
-		Datum		status = slot_getattr(slot, status_att, &isnull);
-		Datum		task;
-		DeltaEntry *e;
+		bool		status_null,
+					task_null;
+		Datum		status = slot_getattr(slot, status_att, &status_null);
+		Datum		task = slot_getattr(slot, task_att, &task_null);
 
-		if (isnull)
-			continue;			/* NOT NULL makes this unreachable */
-
-		if (source == SOURCE_GATES)
-		{
-			if (!TEXT_EQ(status, "fail"))
-				continue;
-			task = slot_getattr(slot, task_att, &isnull);
-			if (isnull)
-				continue;
-			e = delta_entry(level, DatumGetUUIDP(task));
-			e->d.gates_failed += sign;
-			continue;
-		}
-
-		task = slot_getattr(slot, task_att, &isnull);
-		if (isnull)
-			continue;
-		e = delta_entry(level, DatumGetUUIDP(task));
-		e->d.runs_total += sign;
-		if (TEXT_EQ(status, "running"))
-			e->d.runs_running += sign;
-		else if (TEXT_EQ(status, "completed"))
-			e->d.runs_completed += sign;
-		else if (TEXT_EQ(status, "failed"))
-			e->d.runs_failed += sign;
+		if (!status_null && !task_null)		/* NOT NULL makes both hold */
+			status_fold(level, source, DatumGetUUIDP(task), status, sign);
 	}
 	ExecDropSingleTupleTableSlot(slot);
 }
@@ -838,7 +832,7 @@ forget_deleted_tasks(DeltaLevel *level, Tuplestorestate *rows, TupleDesc tupdesc
 		Datum		id = slot_getattr(slot, id_att, &isnull);
 
 		if (!isnull)
-			delta_task_deleted(level, DatumGetUUIDP(id));
+			status_task_deleted(level, DatumGetUUIDP(id));
 	}
 	ExecDropSingleTupleTableSlot(slot);
 }
@@ -857,7 +851,7 @@ fold_status_delta(PG_FUNCTION_ARGS)
 				 errmsg("function taskdb.fold_status_delta() needs transition tables"),
 				 errhint("Create the trigger with REFERENCING OLD TABLE / NEW TABLE.")));
 
-	level = delta_level_current();
+	level = status_level();
 	if (source == SOURCE_TASKS)
 	{
 		if (!TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) || trigdata->tg_oldtable == NULL)
@@ -888,6 +882,30 @@ insert_summary_rows_work(void *arg)
 				   (Datum *) arg, false, SPI_OK_INSERT);
 }
 
+/*
+ * A task inserted by the current statement: if this transaction deleted a
+ * task with the same id, the new one starts afresh (see delta_task_deleted).
+ */
+void
+status_task_inserted(const pg_uuid_t *task_id)
+{
+	if (delta_top != NULL &&
+		delta_task_was_deleted(taskdb_relation_oid("task_status", false), task_id))
+		delta_task_born(status_level(), task_id);
+}
+
+/* Summary rows, all zeros, for new tasks: ids are n uuid Datums. */
+void
+status_insert_summary_rows(Datum *ids, int n)
+{
+	Datum		values[1];
+
+	if (n == 0)
+		return;
+	values[0] = PointerGetDatum(construct_array(ids, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+	taskdb_run_as_owner("task_status", 0, insert_summary_rows_work, values);
+}
+
 Datum
 tasks_after_insert(PG_FUNCTION_ARGS)
 {
@@ -899,7 +917,6 @@ tasks_after_insert(PG_FUNCTION_ARGS)
 	Datum	   *ids;
 	int			n = 0;
 	int			cap = 64;
-	Datum		values[1];
 
 	if (rows == NULL || !TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 		ereport(ERROR,
@@ -926,17 +943,10 @@ tasks_after_insert(PG_FUNCTION_ARGS)
 		copy = palloc(sizeof(pg_uuid_t));
 		memcpy(copy, DatumGetUUIDP(id), sizeof(pg_uuid_t));
 		ids[n++] = UUIDPGetDatum(copy);
-		if (delta_top != NULL &&
-			delta_task_was_deleted(taskdb_relation_oid("task_status", false), copy))
-			delta_task_born(delta_level_current(), copy);
+		status_task_inserted(copy);
 	}
 	ExecDropSingleTupleTableSlot(slot);
-	if (n == 0)
-		return PointerGetDatum(NULL);
-
-	values[0] = PointerGetDatum(construct_array(ids, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
-
-	taskdb_run_as_owner("task_status", 0, insert_summary_rows_work, values);
+	status_insert_summary_rows(ids, n);
 
 	return PointerGetDatum(NULL);
 }
@@ -967,6 +977,14 @@ reset_summary_work(void *arg)
 		elog(ERROR, "taskdb: resetting task_status after TRUNCATE failed");
 }
 
+/* After TRUNCATE of runs or gates (source): the counters it fed go to zero. */
+void
+status_truncated(DeltaSource source)
+{
+	delta_level_reset(status_level(), source == SOURCE_RUNS, source == SOURCE_GATES);
+	taskdb_run_as_owner("task_status", 0, reset_summary_work, &source);
+}
+
 Datum
 truncate_status(PG_FUNCTION_ARGS)
 {
@@ -977,11 +995,7 @@ truncate_status(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("function taskdb.truncate_status() must be fired AFTER TRUNCATE on taskdb.runs or taskdb.gates")));
-
-	delta_level_reset(delta_level_current(), source == SOURCE_RUNS, source == SOURCE_GATES);
-
-	taskdb_run_as_owner("task_status", 0, reset_summary_work, &source);
-
+	status_truncated(source);
 	return PointerGetDatum(NULL);
 }
 
@@ -1118,6 +1132,6 @@ pending_deltas(PG_FUNCTION_ARGS)
 Datum
 void_pending_deltas(PG_FUNCTION_ARGS)
 {
-	delta_level_reset(delta_level_current(), true, true);
+	delta_level_reset(status_level(), true, true);
 	PG_RETURN_VOID();
 }

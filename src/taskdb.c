@@ -28,6 +28,7 @@
 
 #include "compat.h"
 #include "taskdb.h"
+#include "history.h"
 
 PG_MODULE_MAGIC;
 
@@ -57,6 +58,26 @@ _PG_init(void)
 								   NULL, NULL, NULL);
 		MarkGUCPrefixReserved("taskdb");
 	}
+
+	/*
+	 * History settings exist in every backend that loads taskdb: a database
+	 * being restored has taskdb.restoring set (ALTER DATABASE) before taskdb
+	 * is loaded there, and the value is picked up here.
+	 */
+	DefineCustomBoolVariable("taskdb.restoring",
+							 "The database is being restored: the history is loaded as it was, not recorded anew.",
+							 "Set it for the database before restoring a dump into it; SELECT taskdb.post_restore() turns it off.",
+							 &taskdb_restoring,
+							 false,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+	DefineCustomStringVariable("taskdb.history_partition_interval",
+							   "Length of the time partitions taskdb.maintain_history() makes for taskdb.history.",
+							   "A number of months dividing a year, or a fixed length between a second and 366 days.",
+							   &taskdb_history_partition_interval,
+							   "1 month",
+							   PGC_SUSET, 0,
+							   NULL, NULL, NULL);
 
 	status_register_callbacks();
 	events_register_callbacks();

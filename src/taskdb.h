@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "lib/stringinfo.h"
 #include "portability/instr_time.h"
 #include "utils/jsonb.h"
@@ -54,10 +55,15 @@ extern SPIPlanPtr taskdb_keep_plan(SPIPlanPtr *cache, const char *sql,
 extern char *taskdb_uuid_string(const pg_uuid_t *uuid);
 extern int	taskdb_attnum(TupleDesc tupdesc, const char *column);
 
+/* changes.c */
+extern bool history_row_changes(TupleTableSlot *oldslot, TupleTableSlot *newslot,
+								bool content_digest, StringInfo out);
+
 /* events.c */
 extern bool events_archiving;
 extern void events_register_callbacks(void);
 extern bool events_xact_wrote_data(void);
+extern void events_note_write(void);
 
 /* json_keys.c */
 extern Jsonb *taskdb_jsonb_unique_keys(text *t, const char *what);
@@ -92,7 +98,27 @@ extern void taskdb_hmac_sha256_hex(const void *key, size_t keylen,
 extern bool taskdb_sha256_text_valid(const char *s, int len);
 
 /* status.c */
+
+/* Which counters a source table feeds. */
+typedef enum DeltaSource
+{
+	SOURCE_TASKS,
+	SOURCE_RUNS,
+	SOURCE_GATES,
+	SOURCE_NONE					/* artifacts, reports: no counter */
+} DeltaSource;
+
+/* The current (sub)transaction's pending summary deltas (status.c). */
+typedef struct DeltaLevel DeltaLevel;
+
 extern void status_register_callbacks(void);
 extern const char *status_rule(const StatusCounters *c);
+extern DeltaLevel *status_level(void);
+extern void status_fold(DeltaLevel *level, DeltaSource source, const pg_uuid_t *task,
+						Datum status, int sign);
+extern void status_task_deleted(DeltaLevel *level, const pg_uuid_t *task_id);
+extern void status_task_inserted(const pg_uuid_t *task_id);
+extern void status_insert_summary_rows(Datum *ids, int n);
+extern void status_truncated(DeltaSource source);
 
 #endif							/* TASKDB_H */

@@ -9,7 +9,11 @@ checkpoint() { q -c CHECKPOINT; }
 deadlocks() { q -c "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"; }
 drift() { q -f "$B/lib/drift.sql"; }
 # Size of the event history: "rows bytes" (bytes with indexes and TOAST).
-events_size() { q -F' ' -c "SELECT count(*), pg_total_relation_size('taskdb.events') FROM taskdb.events"; }
+events_size() {
+	q -F' ' -c "SELECT (SELECT COALESCE(sum(cardinality(entity_ids)), 0) FROM taskdb.history)
+	                   + (SELECT COALESCE(sum(cardinality(entity_ids)), 0) FROM taskdb.history_archive),
+	                   (SELECT sum(pg_total_relation_size(p.partition)) FROM taskdb.history_partitions() p)"
+}
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
 
 # Nearest-rank P50 / P95 / P99 and mean (ms) and count of the successful

@@ -1,8 +1,8 @@
 --
 -- 01_schema: the objects CREATE EXTENSION taskdb installs, and their
--- properties: tables, the events sequence, columns (type, nullability,
+-- properties: tables, the history and its sequence, columns (type, nullability,
 -- defaults), keys, foreign keys with ON DELETE CASCADE, indexes, trigger
--- definitions (the append-only guard on events fires ALWAYS), functions with
+-- definitions (the history's append-only guards fire ALWAYS), functions with
 -- their volatility / strictness / parallel safety / language / search_path,
 -- a COMMENT on every table, column, view, sequence, index and function, and
 -- which tables pg_dump keeps.
@@ -13,7 +13,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS taskdb;
 
-SELECT plan(318);
+SELECT plan(329);
 
 --
 -- The extension
@@ -28,20 +28,28 @@ SELECT has_schema('taskdb');
 --
 -- Tables and views: exactly these
 --
-SELECT tables_are('taskdb', ARRAY['tasks', 'runs', 'gates', 'artifacts', 'task_status', 'events', 'events_archive',
-                                  'reports', 'signing_key'],
-                  'schema taskdb has exactly the tables tasks, runs, gates, artifacts, task_status, events, events_archive, reports, signing_key');
-SELECT views_are('taskdb', ARRAY['task_status_derived', 'task_status_derived_mv', 'event_history', 'stat'],
-                 'schema taskdb has exactly the views task_status_derived, task_status_derived_mv, event_history and stat');
-SELECT sequences_are('taskdb', ARRAY['events_id_seq', 'report_stamp_seq'], 'the sequences are events_id_seq and report_stamp_seq');
-SELECT is(pg_get_serial_sequence('taskdb.events', 'id'), 'taskdb.events_id_seq',
-          'events_id_seq is OWNED BY events.id');
+SELECT tables_are('taskdb', ARRAY['tasks', 'runs', 'gates', 'artifacts', 'task_status', 'reports', 'signing_key',
+                                  'eras', 'history', 'history_default', 'history_archive', 'history_archived'],
+                  'schema taskdb has exactly the tables tasks, runs, gates, artifacts, task_status, reports, signing_key, eras, history (partitioned, with its default partition), history_archive and history_archived');
+SELECT views_are('taskdb', ARRAY['task_status_derived', 'task_status_derived_mv', 'events', 'events_archive',
+                                 'event_history', 'stat'],
+                 'schema taskdb has exactly the views task_status_derived, task_status_derived_mv, events, events_archive, event_history and stat');
+SELECT sequences_are('taskdb', ARRAY['history_id_seq', 'report_stamp_seq'], 'the sequences are history_id_seq and report_stamp_seq');
 SELECT is((SELECT ARRAY[seqstart, seqincrement, seqcache] FROM pg_sequence
-            WHERE seqrelid = 'taskdb.events_id_seq'::regclass),
-          ARRAY[1, 1, 1]::bigint[], 'events_id_seq starts at 1, steps by 1 and caches nothing (ids follow write order)');
+            WHERE seqrelid = 'taskdb.history_id_seq'::regclass),
+          ARRAY[1, 64, 1]::bigint[], 'history_id_seq starts at 1, steps by 64 (the events of a row) and caches nothing (ids follow write order)');
 SELECT is((SELECT count(*)::int FROM pg_class
-            WHERE relnamespace = 'taskdb'::regnamespace AND relkind IN ('m', 'f', 'p', 'c')),
-          0, 'no materialized views, foreign, partitioned tables or composite types');
+            WHERE relnamespace = 'taskdb'::regnamespace AND relkind IN ('m', 'f', 'c')),
+          0, 'no materialized views, foreign tables or composite types');
+SELECT is(ARRAY(SELECT oid::regclass::text FROM pg_class
+                 WHERE relnamespace = 'taskdb'::regnamespace AND relkind = 'p' ORDER BY 1),
+          ARRAY['taskdb.history', 'taskdb.history_archive'], 'the partitioned tables are history and history_archive');
+SELECT is((SELECT pg_get_partkeydef('taskdb.history'::regclass)), 'RANGE (occurred_at)',
+          'history is partitioned by range of occurred_at');
+SELECT is((SELECT pg_get_partkeydef('taskdb.history_archive'::regclass)), 'RANGE (occurred_at)',
+          'history_archive is partitioned by range of occurred_at');
+SELECT is((SELECT pg_get_expr(relpartbound, oid) FROM pg_class WHERE oid = 'taskdb.history_default'::regclass),
+          'DEFAULT', 'history_default is the default partition of history');
 
 --
 -- Columns: exactly these, in this order
@@ -61,7 +69,10 @@ SELECT columns_are('taskdb', 'task_status',
           'status_derived', 'health_score', 'calculated_at']);
 SELECT columns_are('taskdb', 'events',
     ARRAY['id', 'xact_id', 'occurred_at', 'task_id', 'entity', 'entity_id', 'operation', 'old_status',
-          'new_status', 'changes']);
+          'new_status', 'changes', 'era']);
+SELECT columns_are('taskdb', 'history',
+    ARRAY['occurred_at', 'xact_id', 'id', 'era', 'entity', 'operation', 'task_id', 'entity_ids', 'statuses',
+          'changes', 'archived_at']);
 SELECT columns_are('taskdb', 'reports',
     ARRAY['id', 'verification_snapshot_ts', 'snapshot', 'published_by', 'claims_count', 'report', 'created_at']);
 SELECT columns_are('taskdb', 'signing_key', ARRAY['key', 'created_at']);
@@ -123,16 +134,17 @@ INSERT INTO expected_columns VALUES
     ('task_status', 'status_derived', 'text', true),
     ('task_status', 'health_score', 'double precision', true),
     ('task_status', 'calculated_at', 'timestamp with time zone', true),
-    ('events', 'id', 'bigint', true),
-    ('events', 'xact_id', 'xid8', true),
-    ('events', 'occurred_at', 'timestamp with time zone', true),
-    ('events', 'task_id', 'uuid', false),
-    ('events', 'entity', 'text', true),
-    ('events', 'entity_id', 'uuid', false),
-    ('events', 'operation', 'text', true),
-    ('events', 'old_status', 'text', false),
-    ('events', 'new_status', 'text', false),
-    ('events', 'changes', 'jsonb', false),
+    ('history', 'occurred_at', 'timestamp with time zone', true),
+    ('history', 'xact_id', 'xid8', true),
+    ('history', 'id', 'bigint', true),
+    ('history', 'era', 'integer', true),
+    ('history', 'entity', 'char', true),
+    ('history', 'operation', 'char', true),
+    ('history', 'task_id', 'uuid', false),
+    ('history', 'entity_ids', 'uuid[]', true),
+    ('history', 'statuses', 'bytea', false),
+    ('history', 'changes', 'jsonb', false),
+    ('history', 'archived_at', 'timestamp with time zone', false),
     ('reports', 'id', 'uuid', true),
     ('reports', 'verification_snapshot_ts', 'timestamp with time zone', true),
     ('reports', 'snapshot', 'pg_snapshot', true),
@@ -165,16 +177,10 @@ SELECT col_default_is('taskdb', 'task_status', 'runs_total', '0', 'task_status.r
 SELECT col_default_is('taskdb', 'task_status', 'gates_failed', '0', 'task_status.gates_failed defaults to 0');
 SELECT col_default_is('taskdb', 'task_status', 'status_derived', 'pending', 'task_status.status_derived defaults to pending');
 SELECT col_default_is('taskdb', 'task_status', 'health_score', '0', 'task_status.health_score defaults to 0');
-SELECT col_default_is('taskdb', 'events', 'id', 'nextval(''taskdb.events_id_seq''::regclass)',
-                      'events.id defaults to nextval(events_id_seq)');
-SELECT col_default_is('taskdb', 'events', 'xact_id', 'pg_current_xact_id()',
-                      'events.xact_id defaults to pg_current_xact_id() (the top-level transaction)');
-SELECT col_default_is('taskdb', 'events', 'occurred_at', 'statement_timestamp()',
-                      'events.occurred_at defaults to statement_timestamp()');
 SELECT is(ARRAY(SELECT a.attname::text FROM pg_attribute a
-                 WHERE a.attrelid = 'taskdb.events'::regclass AND a.attnum > 0 AND NOT a.attisdropped
-                   AND a.atthasdef ORDER BY a.attnum),
-          ARRAY['id', 'xact_id', 'occurred_at'], 'no other events column has a default');
+                 WHERE a.attrelid IN ('taskdb.history'::regclass, 'taskdb.history_archive'::regclass)
+                   AND a.attnum > 0 AND NOT a.attisdropped AND a.atthasdef ORDER BY a.attnum),
+          '{}'::text[], 'no history column has a default: taskdb computes every value it writes');
 SELECT col_hasnt_default('taskdb', 'reports', 'id', 'reports.id has no default (publish_report makes the report_id)');
 SELECT col_default_is('taskdb', 'reports', 'created_at', 'now()', 'reports.created_at defaults to now()');
 SELECT col_default_is('taskdb', 'signing_key', 'created_at', 'now()', 'signing_key.created_at defaults to now()');
@@ -187,7 +193,7 @@ SELECT col_is_pk('taskdb', 'runs', 'id', 'runs.id is the primary key');
 SELECT col_is_pk('taskdb', 'gates', 'id', 'gates.id is the primary key');
 SELECT col_is_pk('taskdb', 'artifacts', 'id', 'artifacts.id is the primary key');
 SELECT col_is_pk('taskdb', 'task_status', 'task_id', 'task_status.task_id is the primary key');
-SELECT hasnt_pk('taskdb', 'events', 'events has no primary key index: ids come from events_id_seq and only taskdb inserts');
+SELECT hasnt_pk('taskdb', 'history', 'history has no primary key index: ids come from history_id_seq and only taskdb inserts');
 SELECT col_is_pk('taskdb', 'reports', 'id', 'reports.id is the primary key');
 SELECT hasnt_pk('taskdb', 'signing_key', 'signing_key has no primary key (keys are compared as a set)');
 SELECT col_is_unique('taskdb', 'reports', 'verification_snapshot_ts', 'reports.verification_snapshot_ts is UNIQUE');
@@ -217,11 +223,11 @@ SELECT results_eq(
              ('taskdb.gates', 'taskdb.runs', 'run_id', 'c', 'a', false),
              ('taskdb.runs', 'taskdb.tasks', 'task_id', 'c', 'a', false),
              ('taskdb.task_status', 'taskdb.tasks', 'task_id', 'c', 'a', false)$$,
-    'the only foreign keys are these five, each ON DELETE CASCADE, not deferrable (events.task_id is none: the history outlives the task)');
+    'the only foreign keys are these five, each ON DELETE CASCADE, not deferrable (history.task_id is none: the history outlives the task)');
 
 --
 -- CHECK constraints: the allowed-values helpers, the key
--- length, and no CHECK on task_status or events (only taskdb writes them)
+-- length, eras from 2, and no CHECK on task_status or the history (only taskdb writes them)
 --
 SELECT results_eq(
     $$SELECT conrelid::regclass::text, conname::text COLLATE "default", pg_get_constraintdef(oid)
@@ -230,13 +236,14 @@ SELECT results_eq(
        ORDER BY 1, 2$$,
     $$VALUES ('taskdb.artifacts', 'valid_sha256', 'CHECK (taskdb.check_sha256(''artifacts.sha256''::text, sha256))'),
              ('taskdb.artifacts', 'valid_size', 'CHECK (((size_bytes IS NULL) OR (size_bytes >= 0)))'),
+             ('taskdb.eras', 'eras_era_check', 'CHECK ((era > 1))'),
              ('taskdb.gates', 'valid_gate_status', 'CHECK (taskdb.check_allowed(''gates.status''::text, (status)::text, ''{pending,pass,fail,skipped}''::text[]))'),
              ('taskdb.gates', 'valid_gate_type', 'CHECK (taskdb.check_allowed(''gates.type''::text, (type)::text, ''{lint,policy,security,quality,truth}''::text[]))'),
              ('taskdb.runs', 'valid_run_status', 'CHECK (taskdb.check_allowed(''runs.status''::text, (status)::text, ''{queued,running,completed,failed,cancelled}''::text[]))'),
              ('taskdb.signing_key', 'signing_key_key_check', 'CHECK ((length(key) >= 32))'),
              ('taskdb.tasks', 'valid_priority', 'CHECK (taskdb.check_allowed(''tasks.priority''::text, (priority)::text, ''{critical,high,medium,low}''::text[]))'),
              ('taskdb.tasks', 'valid_status', 'CHECK (taskdb.check_allowed(''tasks.status''::text, (status)::text, ''{pending,in_progress,completed,failed,cancelled,retracted}''::text[]))')$$,
-    'CHECK constraints: allowed values of every status, priority and type column, sha256 form, size >= 0, keys of 32+ bytes');
+    'CHECK constraints: allowed values of every status, priority and type column, sha256 form, size >= 0, keys of 32+ bytes, eras from 2');
 
 --
 -- Indexes
@@ -247,7 +254,10 @@ SELECT indexes_are('taskdb', 'gates', ARRAY['gates_pkey', 'gates_run_id_idx']);
 SELECT indexes_are('taskdb', 'artifacts', ARRAY['artifacts_pkey', 'artifacts_task_id_idx', 'artifacts_run_id_idx',
                                                  'artifacts_sha256_idx']);
 SELECT indexes_are('taskdb', 'task_status', ARRAY['task_status_pkey', 'task_status_derived_idx']);
-SELECT indexes_are('taskdb', 'events', ARRAY['events_entity_id_idx', 'events_task_id_idx']);
+SELECT indexes_are('taskdb', 'history', ARRAY[]::name[]);
+SELECT indexes_are('taskdb', 'history_default', ARRAY['history_default_task_id_idx', 'history_default_entity_ids_idx']);
+SELECT indexes_are('taskdb', 'eras', ARRAY['eras_pkey']);
+SELECT indexes_are('taskdb', 'history_archived', ARRAY['history_archived_pkey']);
 SELECT indexes_are('taskdb', 'reports', ARRAY['reports_pkey', 'reports_verification_snapshot_ts_key']);
 SELECT indexes_are('taskdb', 'signing_key', ARRAY[]::name[]);
 SELECT has_index('taskdb', 'runs', 'runs_task_id_idx', ARRAY['task_id'], 'runs (task_id) is indexed (cascades, per-task reads)');
@@ -259,18 +269,20 @@ SELECT has_index('taskdb', 'task_status', 'task_status_derived_idx', ARRAY['stat
 SELECT index_is_type('taskdb', 'task_status', 'task_status_derived_idx', 'btree');
 SELECT has_index('taskdb', 'artifacts', 'artifacts_sha256_idx', ARRAY['sha256'],
                  'artifacts (sha256) is indexed (artifact_hash claims given by hash)');
-SELECT has_index('taskdb', 'events', 'events_entity_id_idx', ARRAY['entity_id'],
-                 'events (entity_id) is indexed (history of one row)');
-SELECT has_index('taskdb', 'events', 'events_task_id_idx', ARRAY['task_id'],
-                 'events (task_id) is indexed (history of one task)');
+SELECT has_index('taskdb', 'history_default', 'history_default_task_id_idx', ARRAY['task_id'],
+                 'the default partition''s task_id is indexed (history of one task; TRUNCATE rows have none)');
+SELECT has_index('taskdb', 'history_default', 'history_default_entity_ids_idx', ARRAY['entity_ids'],
+                 'the default partition''s entity_ids are indexed (history of one row)');
+SELECT index_is_type('taskdb', 'history_default', 'history_default_entity_ids_idx', 'gin');
 SELECT is_empty(
     $$SELECT i.indexrelid::regclass::text FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
        WHERE c.relnamespace = 'taskdb'::regnamespace AND i.indpred IS NOT NULL$$,
-    'no partial index: TRUNCATE events (entity_id IS NULL) are found through events_entity_id_idx');
+    'no partial index: TRUNCATE rows (task_id IS NULL) are found through the task_id index');
 SELECT is(ARRAY(SELECT i.indexrelid::regclass::text FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
                   JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam
                  WHERE c.relnamespace = 'taskdb'::regnamespace AND am.amname <> 'btree' ORDER BY 1),
-          '{}'::text[], 'every taskdb index is a btree');
+          ARRAY['taskdb.history_default_entity_ids_idx'],
+          'every taskdb index is a btree but the history''s GIN on entity_ids');
 -- Every foreign key column is the leading column of some index (cascading deletes never scan).
 SELECT is(ARRAY(
     SELECT format('%s.%s', c.conrelid::regclass, a.attname)
@@ -285,86 +297,84 @@ SELECT is((SELECT reloptions FROM pg_class WHERE oid = 'taskdb.task_status'::reg
 --
 -- Triggers: exactly these, with exactly these definitions
 --
-SELECT triggers_are('taskdb', 'tasks', ARRAY['tasks_status_insert', 'tasks_status_delete', 'tasks_immutable_keys',
-                                             'tasks_events_insert', 'tasks_events_update', 'tasks_events_delete',
-                                             'tasks_events_truncate']);
-SELECT triggers_are('taskdb', 'runs', ARRAY['runs_status_insert', 'runs_status_update', 'runs_status_delete',
-                                            'runs_status_truncate', 'runs_immutable_keys',
-                                            'runs_events_insert', 'runs_events_update', 'runs_events_delete',
-                                            'runs_events_truncate']);
-SELECT triggers_are('taskdb', 'gates', ARRAY['gates_fill_task_id', 'gates_status_insert', 'gates_status_update',
-                                             'gates_status_delete', 'gates_status_truncate', 'gates_immutable_keys',
-                                             'gates_events_insert', 'gates_events_update', 'gates_events_delete',
-                                             'gates_events_truncate']);
+SELECT triggers_are('taskdb', 'tasks', ARRAY['tasks_immutable_keys', 'tasks_capture_insert', 'tasks_capture_update',
+                                             'tasks_capture_delete', 'tasks_capture_truncate']);
+SELECT triggers_are('taskdb', 'runs', ARRAY['runs_immutable_keys', 'runs_capture_insert', 'runs_capture_update',
+                                            'runs_capture_delete', 'runs_capture_truncate']);
+SELECT triggers_are('taskdb', 'gates', ARRAY['gates_fill_task_id', 'gates_immutable_keys', 'gates_capture_insert',
+                                             'gates_capture_update', 'gates_capture_delete', 'gates_capture_truncate']);
 SELECT triggers_are('taskdb', 'artifacts', ARRAY['artifacts_fill_task_id', 'artifacts_immutable_keys',
-                                                 'artifacts_events_insert', 'artifacts_events_update',
-                                                 'artifacts_events_delete', 'artifacts_events_truncate']);
+                                                 'artifacts_capture_insert', 'artifacts_capture_update',
+                                                 'artifacts_capture_delete', 'artifacts_capture_truncate']);
 SELECT triggers_are('taskdb', 'task_status', ARRAY[]::name[]);
-SELECT triggers_are('taskdb', 'events', ARRAY['events_append_only']);
-SELECT triggers_are('taskdb', 'reports', ARRAY['reports_events_insert', 'reports_events_delete']);
+SELECT triggers_are('taskdb', 'events', ARRAY[]::name[]);
+SELECT triggers_are('taskdb', 'events_archive', ARRAY[]::name[]);
+SELECT triggers_are('taskdb', 'history', ARRAY['history_append_only', 'history_append_only_statement']);
+SELECT triggers_are('taskdb', 'history_default', ARRAY['history_append_only', 'history_append_only_statement']);
+SELECT triggers_are('taskdb', 'history_archive', ARRAY['history_append_only', 'history_append_only_statement']);
+SELECT triggers_are('taskdb', 'reports', ARRAY['reports_capture_insert', 'reports_capture_delete']);
 SELECT triggers_are('taskdb', 'signing_key', ARRAY[]::name[]);
 SELECT is(pg_get_triggerdef(t.oid), d.def, format('trigger %s on %s', d.tg, d.tab))
   FROM (VALUES
-    ('tasks', 'tasks_status_insert', 'CREATE TRIGGER tasks_status_insert AFTER INSERT ON taskdb.tasks REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.tasks_after_insert()'),
-    ('tasks', 'tasks_status_delete', 'CREATE TRIGGER tasks_status_delete AFTER DELETE ON taskdb.tasks REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.fold_status_delta()'),
+    ('tasks', 'tasks_capture_insert', 'CREATE TRIGGER tasks_capture_insert AFTER INSERT ON taskdb.tasks REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.capture()'),
+    ('tasks', 'tasks_capture_update', 'CREATE TRIGGER tasks_capture_update AFTER UPDATE ON taskdb.tasks REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.capture()'),
+    ('tasks', 'tasks_capture_delete', 'CREATE TRIGGER tasks_capture_delete AFTER DELETE ON taskdb.tasks REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.capture()'),
+    ('tasks', 'tasks_capture_truncate', 'CREATE TRIGGER tasks_capture_truncate AFTER TRUNCATE ON taskdb.tasks FOR EACH STATEMENT EXECUTE FUNCTION taskdb.capture()'),
+    ('runs', 'runs_capture_insert', 'CREATE TRIGGER runs_capture_insert AFTER INSERT ON taskdb.runs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.capture()'),
+    ('runs', 'runs_capture_update', 'CREATE TRIGGER runs_capture_update AFTER UPDATE ON taskdb.runs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.capture()'),
+    ('runs', 'runs_capture_delete', 'CREATE TRIGGER runs_capture_delete AFTER DELETE ON taskdb.runs REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.capture()'),
+    ('runs', 'runs_capture_truncate', 'CREATE TRIGGER runs_capture_truncate AFTER TRUNCATE ON taskdb.runs FOR EACH STATEMENT EXECUTE FUNCTION taskdb.capture()'),
+    ('gates', 'gates_capture_insert', 'CREATE TRIGGER gates_capture_insert AFTER INSERT ON taskdb.gates REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.capture()'),
+    ('gates', 'gates_capture_update', 'CREATE TRIGGER gates_capture_update AFTER UPDATE ON taskdb.gates REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.capture()'),
+    ('gates', 'gates_capture_delete', 'CREATE TRIGGER gates_capture_delete AFTER DELETE ON taskdb.gates REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.capture()'),
+    ('gates', 'gates_capture_truncate', 'CREATE TRIGGER gates_capture_truncate AFTER TRUNCATE ON taskdb.gates FOR EACH STATEMENT EXECUTE FUNCTION taskdb.capture()'),
+    ('artifacts', 'artifacts_capture_insert', 'CREATE TRIGGER artifacts_capture_insert AFTER INSERT ON taskdb.artifacts REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.capture()'),
+    ('artifacts', 'artifacts_capture_update', 'CREATE TRIGGER artifacts_capture_update AFTER UPDATE ON taskdb.artifacts REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.capture()'),
+    ('artifacts', 'artifacts_capture_delete', 'CREATE TRIGGER artifacts_capture_delete AFTER DELETE ON taskdb.artifacts REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.capture()'),
+    ('artifacts', 'artifacts_capture_truncate', 'CREATE TRIGGER artifacts_capture_truncate AFTER TRUNCATE ON taskdb.artifacts FOR EACH STATEMENT EXECUTE FUNCTION taskdb.capture()'),
+    ('reports', 'reports_capture_insert', 'CREATE TRIGGER reports_capture_insert AFTER INSERT ON taskdb.reports REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.capture()'),
+    ('reports', 'reports_capture_delete', 'CREATE TRIGGER reports_capture_delete AFTER DELETE ON taskdb.reports REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.capture()'),
     ('tasks', 'tasks_immutable_keys', 'CREATE TRIGGER tasks_immutable_keys BEFORE UPDATE OF id ON taskdb.tasks FOR EACH ROW WHEN ((old.id IS DISTINCT FROM new.id)) EXECUTE FUNCTION taskdb.refuse_key_change()'),
-    ('runs', 'runs_status_insert', 'CREATE TRIGGER runs_status_insert AFTER INSERT ON taskdb.runs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.fold_status_delta()'),
-    ('runs', 'runs_status_update', 'CREATE TRIGGER runs_status_update AFTER UPDATE ON taskdb.runs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.fold_status_delta()'),
-    ('runs', 'runs_status_delete', 'CREATE TRIGGER runs_status_delete AFTER DELETE ON taskdb.runs REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.fold_status_delta()'),
-    ('runs', 'runs_status_truncate', 'CREATE TRIGGER runs_status_truncate AFTER TRUNCATE ON taskdb.runs FOR EACH STATEMENT EXECUTE FUNCTION taskdb.truncate_status()'),
     ('runs', 'runs_immutable_keys', 'CREATE TRIGGER runs_immutable_keys BEFORE UPDATE OF id, task_id ON taskdb.runs FOR EACH ROW WHEN (((old.id IS DISTINCT FROM new.id) OR (old.task_id IS DISTINCT FROM new.task_id))) EXECUTE FUNCTION taskdb.refuse_key_change()'),
     ('gates', 'gates_fill_task_id', 'CREATE TRIGGER gates_fill_task_id BEFORE INSERT ON taskdb.gates FOR EACH ROW EXECUTE FUNCTION taskdb.fill_task_id()'),
-    ('gates', 'gates_status_insert', 'CREATE TRIGGER gates_status_insert AFTER INSERT ON taskdb.gates REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.fold_status_delta()'),
-    ('gates', 'gates_status_update', 'CREATE TRIGGER gates_status_update AFTER UPDATE ON taskdb.gates REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.fold_status_delta()'),
-    ('gates', 'gates_status_delete', 'CREATE TRIGGER gates_status_delete AFTER DELETE ON taskdb.gates REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.fold_status_delta()'),
-    ('gates', 'gates_status_truncate', 'CREATE TRIGGER gates_status_truncate AFTER TRUNCATE ON taskdb.gates FOR EACH STATEMENT EXECUTE FUNCTION taskdb.truncate_status()'),
     ('gates', 'gates_immutable_keys', 'CREATE TRIGGER gates_immutable_keys BEFORE UPDATE OF id, run_id, task_id ON taskdb.gates FOR EACH ROW WHEN (((old.id IS DISTINCT FROM new.id) OR (old.run_id IS DISTINCT FROM new.run_id) OR (old.task_id IS DISTINCT FROM new.task_id))) EXECUTE FUNCTION taskdb.refuse_key_change()'),
     ('artifacts', 'artifacts_fill_task_id', 'CREATE TRIGGER artifacts_fill_task_id BEFORE INSERT ON taskdb.artifacts FOR EACH ROW EXECUTE FUNCTION taskdb.fill_task_id()'),
     ('artifacts', 'artifacts_immutable_keys', 'CREATE TRIGGER artifacts_immutable_keys BEFORE UPDATE OF id, task_id, run_id ON taskdb.artifacts FOR EACH ROW WHEN (((old.id IS DISTINCT FROM new.id) OR (old.task_id IS DISTINCT FROM new.task_id) OR (old.run_id IS DISTINCT FROM new.run_id))) EXECUTE FUNCTION taskdb.refuse_key_change()'),
-    ('tasks', 'tasks_events_insert', 'CREATE TRIGGER tasks_events_insert AFTER INSERT ON taskdb.tasks REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
-    ('tasks', 'tasks_events_update', 'CREATE TRIGGER tasks_events_update AFTER UPDATE ON taskdb.tasks REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
-    ('tasks', 'tasks_events_delete', 'CREATE TRIGGER tasks_events_delete AFTER DELETE ON taskdb.tasks REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
-    ('tasks', 'tasks_events_truncate', 'CREATE TRIGGER tasks_events_truncate AFTER TRUNCATE ON taskdb.tasks FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
-    ('runs', 'runs_events_insert', 'CREATE TRIGGER runs_events_insert AFTER INSERT ON taskdb.runs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
-    ('runs', 'runs_events_update', 'CREATE TRIGGER runs_events_update AFTER UPDATE ON taskdb.runs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
-    ('runs', 'runs_events_delete', 'CREATE TRIGGER runs_events_delete AFTER DELETE ON taskdb.runs REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
-    ('runs', 'runs_events_truncate', 'CREATE TRIGGER runs_events_truncate AFTER TRUNCATE ON taskdb.runs FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
-    ('gates', 'gates_events_insert', 'CREATE TRIGGER gates_events_insert AFTER INSERT ON taskdb.gates REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
-    ('gates', 'gates_events_update', 'CREATE TRIGGER gates_events_update AFTER UPDATE ON taskdb.gates REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
-    ('gates', 'gates_events_delete', 'CREATE TRIGGER gates_events_delete AFTER DELETE ON taskdb.gates REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
-    ('gates', 'gates_events_truncate', 'CREATE TRIGGER gates_events_truncate AFTER TRUNCATE ON taskdb.gates FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
-    ('artifacts', 'artifacts_events_insert', 'CREATE TRIGGER artifacts_events_insert AFTER INSERT ON taskdb.artifacts REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
-    ('artifacts', 'artifacts_events_update', 'CREATE TRIGGER artifacts_events_update AFTER UPDATE ON taskdb.artifacts REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
-    ('artifacts', 'artifacts_events_delete', 'CREATE TRIGGER artifacts_events_delete AFTER DELETE ON taskdb.artifacts REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
-    ('artifacts', 'artifacts_events_truncate', 'CREATE TRIGGER artifacts_events_truncate AFTER TRUNCATE ON taskdb.artifacts FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
-    ('reports', 'reports_events_insert', 'CREATE TRIGGER reports_events_insert AFTER INSERT ON taskdb.reports REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
-    ('reports', 'reports_events_delete', 'CREATE TRIGGER reports_events_delete AFTER DELETE ON taskdb.reports REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.record_events()'),
-    ('events', 'events_append_only', 'CREATE TRIGGER events_append_only BEFORE INSERT OR DELETE OR UPDATE OR TRUNCATE ON taskdb.events FOR EACH STATEMENT EXECUTE FUNCTION taskdb.refuse_event_change()'),
-    ('events_archive', 'events_archive_append_only', 'CREATE TRIGGER events_archive_append_only BEFORE INSERT OR DELETE OR UPDATE OR TRUNCATE ON taskdb.events_archive FOR EACH STATEMENT EXECUTE FUNCTION taskdb.refuse_event_change()')
+    ('history', 'history_append_only', 'CREATE TRIGGER history_append_only BEFORE INSERT OR DELETE OR UPDATE ON taskdb.history FOR EACH ROW EXECUTE FUNCTION taskdb.refuse_history_change()'),
+    ('history', 'history_append_only_statement', 'CREATE TRIGGER history_append_only_statement BEFORE INSERT OR DELETE OR UPDATE OR TRUNCATE ON taskdb.history FOR EACH STATEMENT EXECUTE FUNCTION taskdb.refuse_history_change()'),
+    ('history_archive', 'history_append_only', 'CREATE TRIGGER history_append_only BEFORE INSERT OR DELETE OR UPDATE ON taskdb.history_archive FOR EACH ROW EXECUTE FUNCTION taskdb.refuse_history_change()'),
+    ('history_archive', 'history_append_only_statement', 'CREATE TRIGGER history_append_only_statement BEFORE INSERT OR DELETE OR UPDATE OR TRUNCATE ON taskdb.history_archive FOR EACH STATEMENT EXECUTE FUNCTION taskdb.refuse_history_change()'),
+    ('history_default', 'history_append_only', 'CREATE TRIGGER history_append_only BEFORE INSERT OR DELETE OR UPDATE ON taskdb.history_default FOR EACH ROW EXECUTE FUNCTION taskdb.refuse_history_change()'),
+    ('history_default', 'history_append_only_statement', 'CREATE TRIGGER history_append_only_statement BEFORE INSERT OR DELETE OR UPDATE OR TRUNCATE ON taskdb.history_default FOR EACH STATEMENT EXECUTE FUNCTION taskdb.refuse_history_change()')
   ) AS d(tab, tg, def)
   LEFT JOIN pg_trigger t ON t.tgrelid = format('taskdb.%I', d.tab)::regclass AND t.tgname = d.tg
  ORDER BY d.tab, d.tg;
--- The append-only guard is ENABLE ALWAYS on purpose: session_replication_role
--- = replica must not switch it off.  Every other trigger fires in origin mode.
+-- The history's append-only guards are ENABLE ALWAYS on purpose:
+-- session_replication_role = replica must not switch them off.  Every other
+-- trigger fires in origin mode.
 SELECT results_eq(
     $$SELECT c.oid::regclass::text, t.tgname::text COLLATE "default", t.tgenabled::text
         FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
        WHERE c.relnamespace = 'taskdb'::regnamespace AND NOT t.tgisinternal AND t.tgenabled <> 'O'
        ORDER BY 1, 2$$,
-    $$VALUES ('taskdb.events', 'events_append_only', 'A'),
-             ('taskdb.events_archive', 'events_archive_append_only', 'A')$$,
-    'every taskdb trigger fires in origin mode (tgenabled = O) but the two append-only guards, which fire ALWAYS (A)');
+    $$VALUES ('taskdb.history', 'history_append_only', 'A'),
+             ('taskdb.history', 'history_append_only_statement', 'A'),
+             ('taskdb.history_archive', 'history_append_only', 'A'),
+             ('taskdb.history_archive', 'history_append_only_statement', 'A'),
+             ('taskdb.history_default', 'history_append_only', 'A'),
+             ('taskdb.history_default', 'history_append_only_statement', 'A')$$,
+    'every taskdb trigger fires in origin mode (tgenabled = O) but the history''s append-only guards, which fire ALWAYS (A)');
 
 --
 -- Functions: exactly these, with the right properties
 --
 SELECT functions_are('taskdb', ARRAY[
-    'check_allowed', 'check_sha256', 'derive_status', 'tasks_after_insert', 'fold_status_delta',
-    'truncate_status', 'fill_task_id', 'refuse_key_change', 'pending_deltas', 'status_derived',
-    'void_pending_deltas', 'create_task', 'create_run', 'create_gate', 'set_run_status',
-    'set_gate_status', 'system_stats', 'rebuild_status', 'record_events', 'refuse_event_change',
+    'check_allowed', 'check_sha256', 'derive_status', 'capture', 'fill_task_id', 'refuse_key_change',
+    'pending_deltas', 'status_derived', 'void_pending_deltas', 'create_task', 'create_run', 'create_gate',
+    'set_run_status', 'set_gate_status', 'system_stats', 'rebuild_status', 'refuse_history_change', 'history_events', 'history_partitions', 'history_move_default',
+    'maintain_history', 'count_archived', 'pre_restore', 'post_restore', 'task_history', 'entity_history',
     'sha256', 'create_artifact', 'publish_report', 'verify_provenance', 'debug_provenance',
-    'set_signing_key', 'report_signature_valid', 'doctor', 'archive_event_blocks', 'archive_events',
+    'set_signing_key', 'report_signature_valid', 'doctor', 'archive_events',
     'metrics', 'metrics_reset', 'doctor_checks', 'metric_samples', 'metrics_histogram',
     'export_hash', 'generate_synthetic']);
 -- One row per function: (signature, language, return type, volatility, strict, parallel).
@@ -377,13 +387,10 @@ INSERT INTO expected_functions VALUES
     ('taskdb.check_sha256(text,text)', 'c', 'boolean', 'i', true, 's'),
     ('taskdb.derive_status(bigint,bigint,bigint,bigint,bigint)', 'c', 'text', 'i', true, 's'),
     -- trigger functions
-    ('taskdb.tasks_after_insert()', 'c', 'trigger', 'v', false, 'u'),
-    ('taskdb.fold_status_delta()', 'c', 'trigger', 'v', false, 'u'),
-    ('taskdb.truncate_status()', 'c', 'trigger', 'v', false, 'u'),
+    ('taskdb.capture()', 'c', 'trigger', 'v', false, 'u'),
     ('taskdb.fill_task_id()', 'c', 'trigger', 'v', false, 'u'),
     ('taskdb.refuse_key_change()', 'c', 'trigger', 'v', false, 'u'),
-    ('taskdb.record_events()', 'c', 'trigger', 'v', false, 'u'),
-    ('taskdb.refuse_event_change()', 'c', 'trigger', 'v', false, 'u'),
+    ('taskdb.refuse_history_change()', 'c', 'trigger', 'v', false, 'u'),
     -- read the backend-local pending deltas: restricted to the leader
     ('taskdb.pending_deltas()', 'c', 'record', 'v', false, 'r'),
     ('taskdb.status_derived(uuid)', 'c', 'text', 's', true, 'r'),
@@ -413,8 +420,17 @@ INSERT INTO expected_functions VALUES
     ('taskdb.doctor(integer)', 'c', 'record', 'v', false, 'r'),
     ('taskdb.doctor_checks(integer)', 'plpgsql', 'record', 'v', false, 'r'),
     -- archival: a batch function and the procedure that commits between batches
-    ('taskdb.archive_event_blocks(timestamp with time zone,bigint,integer)', 'c', 'bigint', 'v', true, 'u'),
-    ('taskdb.archive_events(interval,integer,bigint)', 'plpgsql', 'record', 'v', false, 'u'),
+    ('taskdb.archive_events(interval,bigint)', 'plpgsql', 'record', 'v', false, 'u'),
+    ('taskdb.count_archived(bigint)', 'c', 'void', 'v', true, 'u'),
+    -- the history: decoding a row (pure), its partitions (catalog reads), maintenance and restore (writes)
+    ('taskdb.history_events(uuid[],bytea,jsonb)', 'c', 'record', 'i', false, 's'),
+    ('taskdb.history_partitions()', 'c', 'record', 'v', false, 'r'),
+    ('taskdb.history_move_default(regclass,timestamp with time zone,timestamp with time zone)', 'c', 'bigint', 'v', true, 'u'),
+    ('taskdb.maintain_history(integer)', 'plpgsql', 'record', 'v', false, 'u'),
+    ('taskdb.pre_restore()', 'plpgsql', 'text', 'v', false, 'u'),
+    ('taskdb.post_restore()', 'plpgsql', 'text', 'v', false, 'u'),
+    ('taskdb.task_history(uuid)', 'sql', 'taskdb.event_history', 's', false, 's'),
+    ('taskdb.entity_history(uuid)', 'sql', 'taskdb.event_history', 's', false, 's'),
     -- metrics: shared-memory atomics, readable from any process
     ('taskdb.metrics()', 'c', 'text', 'v', false, 's'),
     ('taskdb.metrics_reset()', 'c', 'void', 'v', false, 'u'),
@@ -467,12 +483,16 @@ SELECT is(ARRAY(SELECT p.oid::regprocedure::text
                  WHERE p.pronamespace = 'taskdb'::regnamespace AND l.lanname IN ('sql', 'plpgsql')
                    AND NOT COALESCE('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false)
                  ORDER BY 1),
-          ARRAY['taskdb.archive_events(interval,integer,bigint)'],
+          ARRAY['taskdb.archive_events(interval,bigint)'],
           'every SQL and PL/pgSQL function has SET search_path = pg_catalog, pg_temp, but the procedure archive_events, which COMMITs between batches (SET clauses forbid that) and qualifies every name instead');
 SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
                  WHERE p.pronamespace = 'taskdb'::regnamespace AND p.proconfig IS NOT NULL
                    AND array_length(p.proconfig, 1) <> 1 ORDER BY 1),
-          ARRAY['taskdb.export_hash()'], 'no function sets anything but search_path, but export_hash');
+          ARRAY['taskdb.export_hash()', 'taskdb.generate_synthetic(integer,integer,integer,integer,integer)'],
+          'no function sets anything but search_path, but export_hash and generate_synthetic');
+SELECT is((SELECT proconfig FROM pg_proc WHERE oid = 'taskdb.generate_synthetic(integer,integer,integer,integer,integer)'::regprocedure),
+          ARRAY['search_path=pg_catalog, pg_temp', 'enable_hashjoin=off', 'enable_mergejoin=off'],
+          'generate_synthetic joins by primary key only: hash and merge joins off (they made the load quadratic)');
 -- export_hash fixes every setting that shapes the text it hashes.
 SELECT is((SELECT proconfig FROM pg_proc WHERE oid = 'taskdb.export_hash()'::regprocedure),
           ARRAY['search_path=pg_catalog, pg_temp', 'TimeZone=UTC', 'DateStyle=ISO, YMD',
@@ -484,12 +504,12 @@ SELECT is((SELECT proconfig FROM pg_proc WHERE oid = 'taskdb.export_hash()'::reg
 -- and function has one
 --
 SELECT is(ARRAY(SELECT c.oid::regclass::text FROM pg_class c
-                 WHERE c.relnamespace = 'taskdb'::regnamespace AND c.relkind IN ('r', 'v', 'S')
+                 WHERE c.relnamespace = 'taskdb'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'S')
                    AND obj_description(c.oid, 'pg_class') IS NULL ORDER BY 1),
           '{}'::text[], 'every table, view and sequence has a COMMENT');
 SELECT is(ARRAY(SELECT format('%s.%s', c.oid::regclass, a.attname)
                   FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
-                 WHERE c.relnamespace = 'taskdb'::regnamespace AND c.relkind = 'r'
+                 WHERE c.relnamespace = 'taskdb'::regnamespace AND c.relkind IN ('r', 'p')
                    AND a.attnum > 0 AND NOT a.attisdropped
                    AND col_description(c.oid, a.attnum) IS NULL ORDER BY 1),
           '{}'::text[], 'every column of every table has a COMMENT');
@@ -507,7 +527,7 @@ SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
 -- Membership and dump configuration
 --
 SELECT is(ARRAY(SELECT c.oid::regclass::text FROM pg_class c
-                 WHERE c.relnamespace = 'taskdb'::regnamespace AND c.relkind IN ('r', 'v', 'S')
+                 WHERE c.relnamespace = 'taskdb'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'S')
                    AND NOT EXISTS (SELECT 1 FROM pg_depend d
                                     WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
                                       AND d.deptype = 'e')
@@ -520,9 +540,9 @@ SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
                  ORDER BY 1), '{}'::text[], 'every function belongs to the extension');
 SELECT is(ARRAY(SELECT x::regclass::text FROM pg_extension e, unnest(e.extconfig) x
                  WHERE e.extname = 'taskdb' ORDER BY 1),
-          ARRAY['taskdb.artifacts', 'taskdb.gates', 'taskdb.reports', 'taskdb.runs', 'taskdb.signing_key',
-                'taskdb.tasks'],
-          'pg_dump keeps tasks, runs, gates, artifacts, reports and signing_key (task_status is rebuilt by the triggers, events re-recorded by the restore, report stamps continue above the newest report)');
+          ARRAY['taskdb.artifacts', 'taskdb.eras', 'taskdb.gates', 'taskdb.history_archived', 'taskdb.history_default',
+                'taskdb.reports', 'taskdb.runs', 'taskdb.signing_key', 'taskdb.tasks'],
+          'pg_dump keeps tasks, runs, gates, artifacts, reports, signing_key, the eras, the list of archived partitions and the default history partition (time partitions are not extension members: pg_dump dumps them whole; task_status is rebuilt by the triggers, report stamps continue above the newest report)');
 SELECT is((SELECT array_agg(DISTINCT c) FROM pg_extension e, unnest(e.extcondition) c WHERE e.extname = 'taskdb'),
           ARRAY['']::text[], 'every dumped table is dumped whole (no WHERE condition)');
 

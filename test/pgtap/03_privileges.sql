@@ -18,7 +18,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS taskdb;
 
-SELECT plan(65);
+SELECT plan(69);
 
 --
 -- PUBLIC gets nothing
@@ -33,15 +33,14 @@ SELECT is(ARRAY(SELECT format('%s %s', c.oid::regclass, a.privilege_type)
 SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
                  WHERE p.pronamespace = 'taskdb'::regnamespace
                    AND NOT has_function_privilege('public', p.oid, 'EXECUTE') ORDER BY 1),
-          ARRAY['taskdb.archive_event_blocks(timestamp with time zone,bigint,integer)',
-                'taskdb.archive_events(interval,integer,bigint)',
-                'taskdb.fill_task_id()', 'taskdb.fold_status_delta()',
+          ARRAY['taskdb.archive_events(interval,bigint)', 'taskdb.capture()', 'taskdb.count_archived(bigint)',
+                'taskdb.fill_task_id()',
                 'taskdb.generate_synthetic(integer,integer,integer,integer,integer)',
-                'taskdb.metrics_reset()', 'taskdb.rebuild_status()',
-                'taskdb.record_events()', 'taskdb.refuse_event_change()', 'taskdb.refuse_key_change()',
-                'taskdb.set_signing_key(bytea)', 'taskdb.tasks_after_insert()', 'taskdb.truncate_status()',
-                'taskdb.void_pending_deltas()'],
-          'EXECUTE is revoked from PUBLIC on the repair function, archival, the synthetic load, metrics_reset, void_pending_deltas, set_signing_key and the trigger functions');
+                'taskdb.history_move_default(regclass,timestamp with time zone,timestamp with time zone)',
+                'taskdb.maintain_history(integer)', 'taskdb.metrics_reset()', 'taskdb.post_restore()',
+                'taskdb.pre_restore()', 'taskdb.rebuild_status()', 'taskdb.refuse_history_change()', 'taskdb.refuse_key_change()',
+                'taskdb.set_signing_key(bytea)', 'taskdb.void_pending_deltas()'],
+          'EXECUTE is revoked from PUBLIC on the repair function, archival, history maintenance and restore, the synthetic load, metrics_reset, void_pending_deltas, set_signing_key and the trigger functions');
 SELECT is(ARRAY(SELECT format('%s %s', a.grantee::regrole, a.privilege_type)
                   FROM pg_class c, aclexplode(c.relacl) a
                  WHERE c.oid = 'taskdb.signing_key'::regclass AND a.grantee <> c.relowner ORDER BY 1),
@@ -63,7 +62,7 @@ GRANT USAGE ON SCHEMA taskdb TO tap_reader;
 GRANT SELECT ON taskdb.tasks TO tap_reader;
 GRANT USAGE ON SCHEMA taskdb TO tap_claims;
 GRANT SELECT ON taskdb.tasks, taskdb.runs, taskdb.gates, taskdb.artifacts, taskdb.task_status, taskdb.events,
-    taskdb.event_history TO tap_claims;
+    taskdb.event_history, taskdb.history, taskdb.history_archive TO tap_claims;
 
 -- A task created by the superuser before tap_app starts work.
 INSERT INTO taskdb.tasks (id, title, policy_version)
@@ -95,10 +94,11 @@ SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
                  WHERE p.pronamespace = 'taskdb'::regnamespace
                    AND NOT has_function_privilege('tap_app', p.oid, 'EXECUTE')
                    AND p.prorettype <> 'trigger'::regtype ORDER BY 1),
-          ARRAY['taskdb.archive_event_blocks(timestamp with time zone,bigint,integer)',
-                'taskdb.archive_events(interval,integer,bigint)',
+          ARRAY['taskdb.archive_events(interval,bigint)', 'taskdb.count_archived(bigint)',
                 'taskdb.generate_synthetic(integer,integer,integer,integer,integer)',
-                'taskdb.metrics_reset()', 'taskdb.rebuild_status()', 'taskdb.set_signing_key(bytea)',
+                'taskdb.history_move_default(regclass,timestamp with time zone,timestamp with time zone)',
+                'taskdb.maintain_history(integer)', 'taskdb.metrics_reset()', 'taskdb.post_restore()',
+                'taskdb.pre_restore()', 'taskdb.rebuild_status()', 'taskdb.set_signing_key(bytea)',
                 'taskdb.void_pending_deltas()'],
           'tap_app may call every non-trigger function but archival, generate_synthetic, metrics_reset, rebuild_status, set_signing_key and void_pending_deltas');
 SELECT is(ARRAY(SELECT f FROM unnest(ARRAY['taskdb.sha256(bytea)',
@@ -231,17 +231,27 @@ SELECT results_eq(
     'tap_app reads the events its own statements wrote (as the owner of events)');
 -- ... but cannot write it.
 SELECT throws_ok($$INSERT INTO taskdb.events (entity, operation) VALUES ('task', 'insert')$$,
-                 '42501', 'permission denied for table events', 'tap_app cannot INSERT into events');
-SELECT throws_ok($$UPDATE taskdb.events SET new_status = 'completed'$$,
-                 '42501', 'permission denied for table events', 'tap_app cannot UPDATE events');
-SELECT throws_ok($$DELETE FROM taskdb.events$$,
-                 '42501', 'permission denied for table events', 'tap_app cannot DELETE from events');
-SELECT throws_ok($$TRUNCATE taskdb.events$$,
-                 '42501', 'permission denied for table events', 'tap_app cannot TRUNCATE events');
-SELECT throws_ok($$SELECT nextval('taskdb.events_id_seq')$$,
-                 '42501', 'permission denied for sequence events_id_seq', 'tap_app cannot advance events_id_seq');
-SELECT throws_ok($$ALTER TABLE taskdb.events DISABLE TRIGGER events_append_only$$,
-                 '42501', 'must be owner of table events', 'tap_app cannot disable the append-only guard');
+                 '55000', 'cannot insert into view "events"', 'tap_app cannot INSERT into events (a view that cannot be written)');
+SELECT throws_ok($$INSERT INTO taskdb.history (occurred_at, xact_id, id, era, entity, operation, entity_ids)
+                   VALUES (now(), '1', 1, 1, 't', 'i', '{}')$$,
+                 '42501', 'permission denied for table history', 'tap_app cannot INSERT into history');
+SELECT throws_ok($$UPDATE taskdb.history SET era = 2$$,
+                 '42501', 'permission denied for table history', 'tap_app cannot UPDATE history');
+SELECT throws_ok($$DELETE FROM taskdb.history$$,
+                 '42501', 'permission denied for table history', 'tap_app cannot DELETE from history');
+SELECT throws_ok($$TRUNCATE taskdb.history$$,
+                 '42501', 'permission denied for table history', 'tap_app cannot TRUNCATE history');
+SELECT throws_ok($$SELECT nextval('taskdb.history_id_seq')$$,
+                 '42501', 'permission denied for sequence history_id_seq', 'tap_app cannot advance history_id_seq');
+SELECT throws_ok($$ALTER TABLE taskdb.history DISABLE TRIGGER history_append_only$$,
+                 '42501', 'must be owner of table history', 'tap_app cannot disable the append-only guard');
+SELECT throws_ok($$SELECT * FROM taskdb.maintain_history()$$,
+                 '42501', 'permission denied for function maintain_history', 'tap_app cannot make partitions');
+SELECT throws_ok($$SELECT taskdb.post_restore()$$,
+                 '42501', 'permission denied for function post_restore', 'tap_app cannot start an era');
+SELECT throws_ok($$SET taskdb.restoring = on$$,
+                 '42501', 'permission denied to set parameter "taskdb.restoring"',
+                 'tap_app cannot turn the history off by claiming a restore');
 -- Reports are written by publish_report only.
 SELECT lives_ok($$SELECT count(*) FROM taskdb.reports$$, 'tap_app may read reports');
 SELECT throws_ok($$INSERT INTO taskdb.reports (id, verification_snapshot_ts, snapshot, published_by, claims_count, report)
@@ -286,7 +296,7 @@ SELECT results_eq(
 SELECT is((SELECT ARRAY[count(*) FILTER (WHERE tgenabled = 'O'), count(*) FILTER (WHERE tgenabled = 'A'), count(*)]::int[]
              FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
             WHERE c.relnamespace = 'taskdb'::regnamespace AND NOT t.tgisinternal),
-          ARRAY[34, 2, 36], 'all 36 taskdb triggers are still there and enabled (34 in origin mode, the two append-only guards ALWAYS)');
+          ARRAY[24, 6, 30], 'all 30 taskdb triggers are still there and enabled (24 in origin mode, the six append-only guards of the history ALWAYS)');
 SELECT is(current_setting('session_replication_role'), 'origin', 'session_replication_role is still origin');
 
 -- The repair function is for its owner: as the superuser it runs and

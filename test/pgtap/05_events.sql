@@ -7,9 +7,10 @@
 --   its digests); no event for an UPDATE that changes nothing; xact_id is the
 --   writing top-level transaction, occurred_at the statement's start, shared
 --   by every event of the statement; events of a rolled-back savepoint
---   vanish.  The history is append-only: UPDATE, DELETE and TRUNCATE are
---   refused (42501) for the superuser too, also with
---   session_replication_role = replica.
+--   vanish.  The history is append-only: INSERT, UPDATE, DELETE and
+--   TRUNCATE of taskdb.history are refused (42501) for the superuser too,
+--   also with session_replication_role = replica; the views on it cannot be
+--   written at all (55000).
 --   taskdb.sha256(): known vectors and agreement with pg_catalog.sha256().
 --   taskdb.create_artifact(): hashing, store_content, declared hashes and
 --   every refusal with its errcode and message.
@@ -23,7 +24,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS taskdb;
 
-SELECT plan(59);
+SELECT plan(62);
 
 CREATE TEMP TABLE tap_mark (start0 bigint NOT NULL, ev0 bigint NOT NULL) ON COMMIT DROP;
 INSERT INTO tap_mark SELECT COALESCE(max(id), 0), COALESCE(max(id), 0) FROM taskdb.events;
@@ -379,25 +380,33 @@ SELECT results_eq(
 SELECT ok((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), 'these refusals are tried as a superuser');
 SELECT count(*) AS events_before FROM taskdb.events \gset
 SELECT throws_ok($$UPDATE taskdb.events SET new_status = 'completed'$$,
-                 '42501', 'UPDATE on taskdb.events is not allowed', 'UPDATE of events is refused');
+                 '55000', 'cannot update view "events"', 'UPDATE of events is refused');
 SELECT throws_ok($$DELETE FROM taskdb.events$$,
-                 '42501', 'DELETE on taskdb.events is not allowed', 'DELETE from events is refused');
-SELECT throws_ok($$DELETE FROM taskdb.events WHERE false$$,
-                 '42501', 'DELETE on taskdb.events is not allowed', 'a DELETE matching no event is refused too');
-SELECT throws_ok($$TRUNCATE taskdb.events$$,
-                 '42501', 'TRUNCATE on taskdb.events is not allowed', 'TRUNCATE of events is refused');
+                 '55000', 'cannot delete from view "events"', 'DELETE from events is refused (a view that cannot be written)');
+SELECT throws_ok($$DELETE FROM taskdb.history WHERE false$$,
+                 '42501', 'DELETE on taskdb.history is not allowed', 'a DELETE of the history matching no row is refused too');
+SELECT throws_ok($$TRUNCATE taskdb.history$$,
+                 '42501', 'TRUNCATE on taskdb.history is not allowed', 'TRUNCATE of the history is refused');
 SELECT throws_ok($$INSERT INTO taskdb.events (entity, entity_id, operation, new_status)
                    VALUES ('run', '00000000-0000-0000-0001-000000000001', 'update', 'completed')$$,
-                 '42501', 'INSERT on taskdb.events is not allowed', 'a forged event is refused (only taskdb writes the history)');
+                 '55000', 'cannot insert into view "events"', 'a forged event is refused (only taskdb writes the history)');
+SELECT throws_ok($$INSERT INTO taskdb.history (occurred_at, xact_id, id, era, entity, operation, entity_ids)
+                   VALUES (now(), '1', 1, 1, 'r', 'u', ARRAY['00000000-0000-0000-0001-000000000001'::uuid])$$,
+                 '42501', 'INSERT on taskdb.history is not allowed', 'a forged history row is refused');
 SET session_replication_role = replica;
 SELECT throws_ok($$INSERT INTO taskdb.events (entity, operation) VALUES ('run', 'delete')$$,
-                 '42501', 'INSERT on taskdb.events is not allowed', 'a forged event is refused with session_replication_role = replica');
+                 '55000', 'cannot insert into view "events"', 'a forged event is refused with session_replication_role = replica');
+SELECT throws_ok($$INSERT INTO taskdb.history (occurred_at, xact_id, id, era, entity, operation, entity_ids)
+                   VALUES (now(), '1', 1, 1, 'r', 'd', ARRAY['00000000-0000-0000-0001-000000000001'::uuid])$$,
+                 '42501', 'INSERT on taskdb.history is not allowed', 'a forged history row is refused with session_replication_role = replica');
 SELECT throws_ok($$UPDATE taskdb.events SET new_status = 'completed'$$,
-                 '42501', 'UPDATE on taskdb.events is not allowed', 'UPDATE of events is refused with session_replication_role = replica');
+                 '55000', 'cannot update view "events"', 'UPDATE of events is refused with session_replication_role = replica');
+SELECT throws_ok($$UPDATE taskdb.history SET era = 2$$,
+                 '42501', 'UPDATE on taskdb.history is not allowed', 'UPDATE of the history is refused with session_replication_role = replica');
 SELECT throws_ok($$DELETE FROM taskdb.events$$,
-                 '42501', 'DELETE on taskdb.events is not allowed', 'DELETE from events is refused with session_replication_role = replica');
-SELECT throws_ok($$TRUNCATE taskdb.events$$,
-                 '42501', 'TRUNCATE on taskdb.events is not allowed', 'TRUNCATE of events is refused with session_replication_role = replica');
+                 '55000', 'cannot delete from view "events"', 'DELETE from events is refused with session_replication_role = replica');
+SELECT throws_ok($$TRUNCATE taskdb.history$$,
+                 '42501', 'TRUNCATE on taskdb.history is not allowed', 'TRUNCATE of the history is refused with session_replication_role = replica');
 RESET session_replication_role;
 SELECT is((SELECT count(*) FROM taskdb.events), :events_before::bigint, 'the history is unchanged');
 

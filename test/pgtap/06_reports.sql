@@ -37,7 +37,7 @@ GRANT INSERT, UPDATE, DELETE ON taskdb.tasks, taskdb.runs, taskdb.gates, taskdb.
 CREATE ROLE tap_pub_claims NOLOGIN;
 GRANT USAGE ON SCHEMA taskdb TO tap_pub_claims;
 GRANT SELECT ON taskdb.tasks, taskdb.runs, taskdb.gates, taskdb.artifacts, taskdb.task_status, taskdb.events,
-    taskdb.event_history TO tap_pub_claims;
+    taskdb.event_history, taskdb.history, taskdb.history_archive TO tap_pub_claims;
 INSERT INTO taskdb.tasks (id, title, policy_version)
 VALUES ('06000000-0000-4000-8000-000000000001', 'reported', '1');
 INSERT INTO taskdb.runs (id, task_id, status)

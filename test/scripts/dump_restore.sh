@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # pg_dump / pg_restore round trip: the data tables are extension
 # configuration tables, so a dump keeps their rows; task_status is not dumped
-# but rebuilt by the triggers while the rows load.  The restored database must
-# hold the same rows, the same status for every task and the same
-# taskdb.export_hash().
+# but rebuilt by the triggers while the rows load; the history's partitions
+# are dumped whole and loaded as they were (taskdb.restoring on, then
+# taskdb.post_restore()).  The restored database must hold the same rows,
+# the same status for every task, the same taskdb.export_hash(), the same
+# history and the same verdict for every claim of every report.
 set -euo pipefail
 src=taskdb_dump_src
 dst=taskdb_dump_dst
@@ -36,6 +38,10 @@ SET client_min_messages = warning;
 SELECT taskdb.generate_synthetic(300, 3, 2, 500, seed => 5);
 SELECT taskdb.publish_report(jsonb_build_array(jsonb_build_object('kind', 'task_id',
        'id', (SELECT id FROM taskdb.tasks ORDER BY id LIMIT 1)))) IS NOT NULL;
+SELECT taskdb.publish_report(jsonb_agg(jsonb_build_object('kind', 'run_id', 'id', r.id, 'expected', r.status)))
+       IS NOT NULL FROM (SELECT id, status FROM taskdb.runs ORDER BY id LIMIT 20) r;
+SELECT count(*) > 0 AS partitions FROM taskdb.maintain_history();
+UPDATE taskdb.runs SET status = 'cancelled' WHERE id IN (SELECT id FROM taskdb.runs ORDER BY id LIMIT 5);
 SQL
 
 fingerprint() {
@@ -48,6 +54,13 @@ SELECT 'status ' || count(*) || ' ' || md5(string_agg(concat_ws(',', task_id, ru
        runs_completed, runs_failed, gates_failed, status_derived, health_score), '|' ORDER BY task_id))
 FROM taskdb.task_status;
 SELECT 'export_hash ' || taskdb.export_hash();
+SELECT 'history ' || count(*) || ' ' || md5(string_agg(ROW(e.id, e.xact_id, e.occurred_at, e.task_id, e.entity,
+       e.entity_id, e.operation, e.old_status, e.new_status, e.changes, e.era)::text, '|' ORDER BY e.id))
+  FROM taskdb.event_history e;
+SELECT 'verdicts ' || count(*) FILTER (WHERE v.status = 'FAIL') || ' fail ' ||
+       md5(string_agg(concat_ws(' ', v.claim, v.status, v.mismatch, v.changed_at), '|'
+                      ORDER BY r.verification_snapshot_ts, v.claim))
+  FROM taskdb.reports r, taskdb.verify_provenance(r.report) v;
 SELECT 'by_status ' || string_agg(status_derived || '=' || n, ' ' ORDER BY status_derived)
 FROM (SELECT status_derived, count(*) n FROM taskdb.task_status GROUP BY 1) s;
 SQL
@@ -55,7 +68,9 @@ SQL
 
 before=$(fingerprint "$src")
 pg_dump -Fc -d "$src" -f "$dump"
+psql -X -q -v ON_ERROR_STOP=1 -c "ALTER DATABASE $dst SET taskdb.restoring = on" postgres
 pg_restore --exit-on-error -d "$dst" "$dump"
+psql -X -q -At -v ON_ERROR_STOP=1 -d "$dst" -c 'SELECT taskdb.post_restore()'
 after=$(fingerprint "$dst")
 
 echo "$before"
@@ -68,4 +83,5 @@ fi
 distinct=$(psql -X -At -d "$dst" -c 'SELECT count(DISTINCT status_derived) FROM taskdb.task_status')
 [ "$distinct" -ge 4 ] || { echo "dataset covers only $distinct statuses"; exit 1; }
 psql -X -q -c "DROP DATABASE $src" -c "DROP DATABASE $dst" postgres
-echo "dump/restore: identical data, export hash and status for every task"
+grep -q '^verdicts [1-9][0-9]* fail ' <<<"$after" || { echo "no failing verdict to compare"; exit 1; }
+echo "dump/restore: identical data, export hash, status for every task, history and verdicts"

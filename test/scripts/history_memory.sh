@@ -3,7 +3,9 @@
 #   1. an UPDATE of 200,000 runs carrying 1.5 kB of metrics each: the
 #      backend's peak private memory (RssAnon, polled) must stay within 50 MB
 #      of the same UPDATE on the same rows in a table without taskdb's
-#      triggers (1.0 kept every old row in a hash table: ~540 MB more);
+#      triggers (1.0 kept every old row in a hash table: ~540 MB more), at
+#      PostgreSQL's default work_mem (each transition table holds up to
+#      work_mem in memory before it spills to disk);
 #   2. UPDATE artifacts SET media_type on rows with 2 MB of content reads no
 #      block of the TOAST table (1.0 detoasted every unchanged content to
 #      compare it), while a real content change still gives an event;
@@ -48,6 +50,7 @@ peak_anon_kb() {
 	local statement=$1 pid peak=0 v
 	psql -X -q -d "$db" -v ON_ERROR_STOP=1 >/dev/null <<SQL &
 SET application_name = 'history_memory_probe';
+SET work_mem = '4MB';
 SELECT pg_sleep(0.3);
 $statement;
 SQL

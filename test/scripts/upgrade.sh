@@ -8,12 +8,14 @@
 #            ALTER EXTENSION taskdb UPDATE in one step;
 #   steps    the same, updated one version at a time along
 #            pg_extension_update_paths('taskdb');
-#   restored pg_dump -Fc of "jump" after its update, pg_restore'd.
+#   restored pg_dump -Fc of "jump" after its update, pg_restore'd with
+#            taskdb.restoring on, then taskdb.post_restore().
 # Every object of the extension (lib/catalog.sql: relations, columns,
 # constraints, indexes, triggers, views, sequences, functions with their full
 # definitions, owners, grants, comments, membership) must be the same in all
 # four; in "jump" and "steps" the data (export_hash), the event history and
-# every report's verdict must be what they were before the update.
+# every report's verdict must be what they were before the update, and the
+# restored database must hold the same data, history and verdicts again.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 work=$(mktemp -d)
@@ -87,8 +89,11 @@ SQL
 state() {
 	sql -At -d "$1" <<'SQL'
 SELECT 'export_hash ' || taskdb.export_hash();
-SELECT 'events ' || count(*) || ' ' || md5(string_agg(e::text, '|' ORDER BY e.id)) FROM taskdb.events e;
-SELECT 'archive ' || count(*) || ' ' || md5(string_agg(e::text, '|' ORDER BY e.id)) FROM taskdb.events_archive e;
+SELECT 'events ' || count(*) || ' ' || md5(string_agg(ROW(e.id, e.xact_id, e.occurred_at, e.task_id, e.entity,
+       e.entity_id, e.operation, e.old_status, e.new_status, e.changes)::text, '|' ORDER BY e.id)) FROM taskdb.events e;
+SELECT 'archive ' || count(*) || ' ' || md5(string_agg(ROW(e.id, e.xact_id, e.occurred_at, e.task_id, e.entity,
+       e.entity_id, e.operation, e.old_status, e.new_status, e.changes, e.archived_at)::text, '|' ORDER BY e.id))
+  FROM taskdb.events_archive e;
 SELECT 'reports ' || count(*) || ' ' || md5(string_agg(r::text, '|' ORDER BY r.id)) FROM taskdb.reports r;
 SELECT 'summary ' || md5(string_agg(concat_ws(',', task_id, runs_total, runs_running, runs_completed,
        runs_failed, gates_failed, status_derived, health_score, calculated_at), '|' ORDER BY task_id))
@@ -126,10 +131,45 @@ for db in taskdb_up_jump taskdb_up_steps; do
 done
 
 pg_dump -Fc -d taskdb_up_jump -f "$work/jump.dump"
+sql -d postgres -c 'ALTER DATABASE taskdb_up_restored SET taskdb.restoring = on'
 pg_restore --exit-on-error -d taskdb_up_restored "$work/jump.dump"
-sql -At -d taskdb_up_restored -c 'SELECT taskdb.export_hash()' >"$work/restored.hash"
-grep -qx "export_hash $(cat "$work/restored.hash")" "$work/taskdb_up_jump.after" ||
-	fail "restored: export_hash differs from the updated database's"
+sql -At -d taskdb_up_restored -c 'SELECT taskdb.post_restore()' >/dev/null
+state taskdb_up_restored | grep -v '^summary ' >"$work/restored.state"
+grep -v '^summary ' "$work/taskdb_up_jump.after" >"$work/jump.state"
+diff -u "$work/jump.state" "$work/restored.state" >"$work/restored.diff" ||
+	fail "restored: data, history or verdicts differ from the updated database's: $(head -n 20 "$work/restored.diff")"
+
+# A role that could read 1.0's history keeps reading it, and verifying.
+sql -d postgres <<'SQL'
+SET client_min_messages = warning;
+DROP DATABASE IF EXISTS taskdb_up_grants;
+CREATE DATABASE taskdb_up_grants;
+DO $$ BEGIN
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'taskdb_up_reader') THEN DROP ROLE taskdb_up_reader; END IF;
+END $$;
+CREATE ROLE taskdb_up_reader;
+SQL
+sql -d taskdb_up_grants <<'SQL' >/dev/null
+SET client_min_messages = error;
+CREATE EXTENSION taskdb VERSION '1.0';
+GRANT USAGE ON SCHEMA taskdb TO taskdb_up_reader;
+GRANT SELECT ON ALL TABLES IN SCHEMA taskdb TO taskdb_up_reader;
+GRANT SELECT ON ALL SEQUENCES IN SCHEMA taskdb TO taskdb_up_reader;
+SELECT taskdb.create_task('graded', '1') AS t \gset
+SELECT taskdb.publish_report(jsonb_build_array(jsonb_build_object('kind', 'task_id', 'id', :'t'))) IS NOT NULL;
+UPDATE taskdb.tasks SET status = 'completed';
+ALTER EXTENSION taskdb UPDATE;
+SQL
+got=$(sql -At -d taskdb_up_grants <<'SQL'
+SET ROLE taskdb_up_reader;
+SELECT count(*) FROM taskdb.events;
+SELECT string_agg(v.status, ',' ORDER BY v.kind) FROM taskdb.reports r, taskdb.verify_provenance(r.report) v;  -- signature PASS; task_id FAIL: it changed after the report
+SELECT status FROM taskdb.doctor() WHERE check_name = 'event_history_ids';
+SQL
+)
+[ "$got" = "$(printf '3\nPASS,FAIL\npass')" ] ||
+	fail "a role with SELECT on 1.0's history cannot read or verify after the update: $got"
+sql -d postgres -c 'DROP DATABASE taskdb_up_grants' -c 'DROP ROLE taskdb_up_reader'
 
 for db in taskdb_up_fresh taskdb_up_jump taskdb_up_steps taskdb_up_restored; do
 	sql -d "$db" -f test/scripts/lib/catalog.sql >"$work/$db.catalog"

@@ -214,7 +214,7 @@ for my $cycle (1 .. $CYCLES)
 	my $rows = $q->(qq{
 		SELECT split_part(t.title, '-', 2), split_part(t.title, '-', 3)::int,
 		       r.status, g.status, (h.id IS NOT NULL),
-		       (SELECT count(*) FROM taskdb.events e WHERE e.entity_id = t.id)
+		       (SELECT count(*) FROM taskdb.entity_history(t.id))
 		  FROM taskdb.tasks t
 		  LEFT JOIN taskdb.runs r ON r.id = md5(t.title || ':run')::uuid
 		  LEFT JOIN taskdb.gates g ON g.id = md5(t.title || ':gate')::uuid

@@ -61,8 +61,11 @@ my $dump = $primary->basedir . '/taskdb.dump';
 $primary->command_ok([ 'pg_dump', '-Fc', '-f', $dump, '-d', $primary->connstr('postgres') ],
 	'pg_dump of the primary');
 $primary->safe_psql('postgres', 'CREATE DATABASE restored');
+$primary->safe_psql('postgres', 'ALTER DATABASE restored SET taskdb.restoring = on');
 $primary->command_ok([ 'pg_restore', '--exit-on-error', '-d', $primary->connstr('restored'), $dump ],
-	'pg_restore into a new database');
+	'pg_restore into a new database, with taskdb.restoring on');
+like($primary->safe_psql('restored', 'SELECT taskdb.post_restore()'), qr/^taskdb restored: era 2 begins/,
+	'post_restore() starts era 2');
 is($primary->safe_psql('restored', 'SELECT taskdb.export_hash()'),
 	$primary->safe_psql('postgres', 'SELECT taskdb.export_hash()'), 'the restored database has the same export hash');
 is($primary->safe_psql('restored', $statuses), $primary->safe_psql('postgres', $statuses),
