@@ -91,4 +91,11 @@ extern bool taskdb_sha256_text_valid(const char *s, int len);
 extern void status_register_callbacks(void);
 extern const char *status_rule(const StatusCounters *c);
 
+/* notify.c */
+extern bool taskdb_notify_status_changes;
+extern void notify_define_setting(void);
+extern void notify_status_changes(const pg_uuid_t *const *task_ids,
+								  const StatusCounters *const *deltas,
+								  int n, bool old_known);
+
 #endif							/* TASKDB_H */
