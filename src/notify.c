@@ -77,8 +77,16 @@
 
 bool		taskdb_notify_status_changes = false;
 
-/* The read-back of the flushed summary rows; prepared once per backend. */
-static SPIPlanPtr plan_read_flushed = NULL;
+/*
+ * Up to this many tasks, each summary row is read back by its primary key
+ * (a plan whose generic form is an index scan, so it is planned once per
+ * backend); above it, all rows in one query over the array of ids.
+ */
+#define NOTIFY_READ_ROW_LIMIT 16
+
+/* The read-backs of the flushed summary rows; prepared once per backend. */
+static SPIPlanPtr plan_read_one = NULL;
+static SPIPlanPtr plan_read_many = NULL;
 
 void
 notify_define_setting(void)
@@ -94,12 +102,70 @@ notify_define_setting(void)
 }
 
 /*
+ * The notification for one flushed summary row, if its status changed:
+ * tup's columns first .. first + 5 are runs_total, runs_running,
+ * runs_completed, runs_failed, gates_failed and status_derived.
+ */
+static void
+notify_row(StringInfo payload, const pg_uuid_t *task_id, const StatusCounters *delta,
+		   HeapTuple tup, TupleDesc desc, int first, bool old_known)
+{
+	bool		isnull;
+	StatusCounters now;
+	StatusCounters before;
+	const char *old_status = NULL;
+	char	   *new_status;
+
+	now.runs_total = DatumGetInt64(SPI_getbinval(tup, desc, first, &isnull));
+	now.runs_running = DatumGetInt64(SPI_getbinval(tup, desc, first + 1, &isnull));
+	now.runs_completed = DatumGetInt64(SPI_getbinval(tup, desc, first + 2, &isnull));
+	now.runs_failed = DatumGetInt64(SPI_getbinval(tup, desc, first + 3, &isnull));
+	now.gates_failed = DatumGetInt64(SPI_getbinval(tup, desc, first + 4, &isnull));
+	new_status = SPI_getvalue(tup, desc, first + 5);
+	if (new_status == NULL)
+		return;					/* NOT NULL makes this unreachable */
+
+	if (old_known)
+	{
+		memset(&before, 0, sizeof(before));
+		if (delta != NULL)
+		{
+			before.runs_total = now.runs_total - delta->runs_total;
+			before.runs_running = now.runs_running - delta->runs_running;
+			before.runs_completed = now.runs_completed - delta->runs_completed;
+			before.runs_failed = now.runs_failed - delta->runs_failed;
+			before.gates_failed = now.gates_failed - delta->gates_failed;
+		}
+		old_status = status_rule(&before);
+		if (strcmp(old_status, new_status) == 0)
+			return;
+	}
+
+	resetStringInfo(payload);
+	appendStringInfoString(payload, "{\"task_id\":");
+	escape_json(payload, taskdb_uuid_string(task_id));
+	appendStringInfoString(payload, ",\"old_status\":");
+	if (old_status != NULL)
+		escape_json(payload, old_status);
+	else
+		appendStringInfoString(payload, "null");
+	appendStringInfoString(payload, ",\"new_status\":");
+	escape_json(payload, new_status);
+	appendStringInfoChar(payload, '}');
+	Async_Notify(NOTIFY_CHANNEL, payload->data);
+}
+
+#define NOTIFY_COLUMNS \
+	"s.runs_total, s.runs_running, s.runs_completed, s.runs_failed, s.gates_failed, s.status_derived"
+
+/*
  * Queue one notification per task of task_ids[0..n-1] whose status_derived
  * the flush changed.  deltas[i] is what the flush added to task i's
  * counters, or NULL when it recounted the row from scratch (a task deleted
  * and created again by this transaction: its row began at zero).
  * old_known is false when the transaction rewrote summary rows outside the
- * flush (TRUNCATE, rebuild_status()); old_status is null then.
+ * flush (TRUNCATE, rebuild_status()); old_status is null then.  Tasks
+ * deleted since have no row and no notification.
  *
  * Call inside the flush's taskdb_run_as_owner() connection, after the
  * summary rows are updated.
@@ -108,88 +174,65 @@ void
 notify_status_changes(const pg_uuid_t *const *task_ids, const StatusCounters *const *deltas,
 					  int n, bool old_known)
 {
-	Oid			argtypes[1] = {UUIDARRAYOID};
-	Datum		values[1];
-	Datum	   *ids;
 	StringInfoData payload;
-	uint64		row;
 	int			i;
 
 	if (n <= 0)
 		return;
-
-	ids = palloc(sizeof(Datum) * n);
-	for (i = 0; i < n; i++)
-		ids[i] = UUIDPGetDatum(task_ids[i]);
-	values[0] = PointerGetDatum(construct_array(ids, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
-
-	/* Positions are 1-based (WITH ORDINALITY); tasks deleted since have no row. */
-	if (SPI_execute_plan(taskdb_keep_plan(&plan_read_flushed,
-										  "SELECT d.i, s.runs_total, s.runs_running, s.runs_completed,"
-										  " s.runs_failed, s.gates_failed, s.status_derived"
-										  " FROM pg_catalog.unnest($1) WITH ORDINALITY AS d(task_id, i)"
-										  " JOIN taskdb.task_status s"
-										  "   ON s.task_id OPERATOR(pg_catalog.=) d.task_id"
-										  " ORDER BY d.i",
-										  1, argtypes),
-						 values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "taskdb: reading the flushed summary rows failed");
-
 	initStringInfo(&payload);
-	for (row = 0; row < SPI_processed; row++)
+
+	if (n <= NOTIFY_READ_ROW_LIMIT)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[row];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-		int64		pos = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-		StatusCounters now;
-		StatusCounters before;
-		const StatusCounters *d;
-		const char *old_status = NULL;
-		char	   *new_status;
-		char	   *task;
+		Oid			argtypes[1] = {UUIDOID};
+		SPIPlanPtr	plan = taskdb_keep_plan(&plan_read_one,
+											"SELECT " NOTIFY_COLUMNS " FROM taskdb.task_status s"
+											" WHERE s.task_id OPERATOR(pg_catalog.=) $1",
+											1, argtypes);
 
-		if (pos < 1 || pos > n)
-			elog(ERROR, "taskdb: flushed summary row at position " INT64_FORMAT " of %d", pos, n);
-		d = deltas[pos - 1];
-		now.runs_total = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
-		now.runs_running = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
-		now.runs_completed = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
-		now.runs_failed = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
-		now.gates_failed = DatumGetInt64(SPI_getbinval(tup, desc, 6, &isnull));
-		new_status = SPI_getvalue(tup, desc, 7);
-		if (new_status == NULL)
-			continue;			/* NOT NULL makes this unreachable */
-
-		if (old_known)
+		for (i = 0; i < n; i++)
 		{
-			memset(&before, 0, sizeof(before));
-			if (d != NULL)
-			{
-				before.runs_total = now.runs_total - d->runs_total;
-				before.runs_running = now.runs_running - d->runs_running;
-				before.runs_completed = now.runs_completed - d->runs_completed;
-				before.runs_failed = now.runs_failed - d->runs_failed;
-				before.gates_failed = now.gates_failed - d->gates_failed;
-			}
-			old_status = status_rule(&before);
-			if (strcmp(old_status, new_status) == 0)
-				continue;
-		}
+			Datum		values[1] = {UUIDPGetDatum(task_ids[i])};
 
-		task = taskdb_uuid_string(task_ids[pos - 1]);
-		resetStringInfo(&payload);
-		appendStringInfoString(&payload, "{\"task_id\":");
-		escape_json(&payload, task);
-		appendStringInfoString(&payload, ",\"old_status\":");
-		if (old_status != NULL)
-			escape_json(&payload, old_status);
-		else
-			appendStringInfoString(&payload, "null");
-		appendStringInfoString(&payload, ",\"new_status\":");
-		escape_json(&payload, new_status);
-		appendStringInfoChar(&payload, '}');
-		Async_Notify(NOTIFY_CHANNEL, payload.data);
+			if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_SELECT)
+				elog(ERROR, "taskdb: reading a flushed summary row failed");
+			if (SPI_processed == 1)
+				notify_row(&payload, task_ids[i], deltas[i],
+						   SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, old_known);
+		}
+	}
+	else
+	{
+		Oid			argtypes[1] = {UUIDARRAYOID};
+		Datum		values[1];
+		Datum	   *ids = palloc(sizeof(Datum) * n);
+		uint64		row;
+
+		for (i = 0; i < n; i++)
+			ids[i] = UUIDPGetDatum(task_ids[i]);
+		values[0] = PointerGetDatum(construct_array(ids, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+
+		/* Positions are 1-based (WITH ORDINALITY). */
+		if (SPI_execute_plan(taskdb_keep_plan(&plan_read_many,
+											  "SELECT d.i, " NOTIFY_COLUMNS
+											  " FROM pg_catalog.unnest($1) WITH ORDINALITY AS d(task_id, i)"
+											  " JOIN taskdb.task_status s"
+											  "   ON s.task_id OPERATOR(pg_catalog.=) d.task_id"
+											  " ORDER BY d.i",
+											  1, argtypes),
+							 values, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "taskdb: reading the flushed summary rows failed");
+
+		for (row = 0; row < SPI_processed; row++)
+		{
+			bool		isnull;
+			int64		pos = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[row],
+														  SPI_tuptable->tupdesc, 1, &isnull));
+
+			if (pos < 1 || pos > n)
+				elog(ERROR, "taskdb: flushed summary row at position " INT64_FORMAT " of %d", pos, n);
+			notify_row(&payload, task_ids[pos - 1], deltas[pos - 1],
+					   SPI_tuptable->vals[row], SPI_tuptable->tupdesc, 2, old_known);
+		}
 	}
 	pfree(payload.data);
 }
