@@ -18,11 +18,11 @@
  * The commit-time flush (status.c) calls notify_status_changes() inside its
  * owner connection (taskdb_run_as_owner, search_path pinned, an active
  * snapshot at READ COMMITTED), after it has updated the summary rows of the
- * tasks it was given.  One query reads those rows back: their counters now
- * include this transaction's deltas, so the counters before the flush are
- * the new ones minus the deltas, and the old status is the rule applied to
- * them.  No extra lock is taken: the flush's UPDATE already holds every row
- * it reads.
+ * tasks it was given.  It reads those rows back (by primary key, or in one
+ * query over the ids for a big flush): their counters now include this
+ * transaction's deltas, so the counters before the flush are the new ones
+ * minus the deltas, and the old status is the rule applied to them.  No
+ * extra lock is taken: the flush's UPDATE already holds every row it reads.
  *
  * Why listeners see exactly the committed changes, in commit order per task:
  *  - NOTIFY is transactional.  The flush runs in the XACT_EVENT_PRE_COMMIT
