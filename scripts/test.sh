@@ -10,7 +10,9 @@ scripts/build.sh
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
+# max_connections: the Node client's load test opens 100 (clients/node).
 pg_virtualenv -t -o shared_preload_libraries=taskdb -o max_prepared_transactions=10 -o deadlock_timeout=100ms \
+	-o max_connections=150 \
 	scripts/run-suites.sh 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e

@@ -9,7 +9,8 @@
 -- (current_user) and then does what the real one does.  The role then drives
 -- every path where taskdb acts on its own behalf: INSERT, UPDATE, DELETE and
 -- TRUNCATE of every table it may write, a commit-time flush of at most 16
--- tasks and one of more, a task deleted and re-created in one transaction,
+-- tasks and one of more (with status-change notifications on), a task
+-- deleted and re-created in one transaction,
 -- publishing, verifying, debugging and doctor; a careless superuser with the
 -- same search_path runs archival, doctor, rebuild_status, the synthetic load
 -- and the export hash.  In 1.0, TRUNCATE's summary reset ran the planted
@@ -51,6 +52,11 @@ SELECT ('14000000-0000-4000-8001-' || lpad(i::text, 12, '0'))::uuid,
 INSERT INTO taskdb.gates (run_id, name, type, status)
 SELECT ('14000000-0000-4000-8001-' || lpad(i::text, 12, '0'))::uuid, 'g', 'lint', 'fail'
   FROM generate_series(1, 50) i;
+
+-- Status-change notifications on for the attacker's session (as an
+-- administrator would set them for the database): every flush below also
+-- reads its rows back for them.
+SET taskdb.notify_status_changes = on;
 
 -- The attacker plants its objects.
 SET ROLE taskdb_attacker;
@@ -175,6 +181,7 @@ SELECT count(*) AS debug_lines FROM taskdb.debug_provenance(:'report', true);
 SELECT taskdb.report_signature_valid(:'report');
 SELECT check_name, status FROM taskdb.doctor() WHERE check_name IN ('summary_drift', 'system_health');
 RESET ROLE;
+RESET taskdb.notify_status_changes;
 
 -- A careless superuser with the attacker's schema first on its search_path.
 -- Every name in these statements is qualified, so whatever planted object

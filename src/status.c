@@ -604,7 +604,31 @@ typedef struct FlushWork
 	int			n;
 	DeltaEntry **reborn;		/* tasks re-created by this transaction */
 	int			nreborn;
+	bool		notify;			/* send status-change notifications (notify.c) */
+	bool		old_known;		/* no TRUNCATE or rebuild rewrote rows before the flush */
 } FlushWork;
+
+/* Status-change notifications for the rows the flush just wrote (notify.c). */
+static void
+status_notify(FlushWork *work)
+{
+	int			n = work->n + work->nreborn;
+	const pg_uuid_t **ids = palloc(sizeof(pg_uuid_t *) * n);
+	const StatusCounters **deltas = palloc(sizeof(StatusCounters *) * n);
+	int			i;
+
+	for (i = 0; i < work->n; i++)
+	{
+		ids[i] = &work->entries[i]->task_id;
+		deltas[i] = &work->entries[i]->d;
+	}
+	for (i = 0; i < work->nreborn; i++)
+	{
+		ids[work->n + i] = &work->reborn[i]->task_id;
+		deltas[work->n + i] = NULL; /* recounted: its row began at zero */
+	}
+	notify_status_changes(ids, deltas, n, work->old_known);
+}
 
 static void
 status_flush_work(void *arg)
@@ -621,11 +645,17 @@ status_flush_work(void *arg)
 		status_apply(work->entries, work->n);
 	if (work->nreborn > 0)
 		status_recompute(work->reborn, work->nreborn);
+	if (work->notify)
+		status_notify(work);
 	PopActiveSnapshot();
 }
 
+/*
+ * Apply the transaction's deltas.  preparing: PREPARE TRANSACTION, which
+ * refuses a queued NOTIFY, so no notifications (see notify.c).
+ */
 static void
-status_flush(void)
+status_flush(bool preparing)
 {
 	DeltaLevel *level = delta_top;
 	DeltaEntry **entries;
@@ -674,7 +704,14 @@ status_flush(void)
 	qsort(entries, n, sizeof(DeltaEntry *), delta_entry_cmp);
 
 	{
-		FlushWork	work = {entries, (int) n, reborn, (int) nreborn};
+		FlushWork	work;
+
+		work.entries = entries;
+		work.n = (int) n;
+		work.reborn = reborn;
+		work.nreborn = (int) nreborn;
+		work.notify = taskdb_notify_status_changes && !preparing;
+		work.old_known = !(level->reset_runs || level->reset_gates);
 
 		taskdb_run_as_owner("task_status", RUN_READ_COMMITTED, status_flush_work, &work);
 	}
@@ -691,7 +728,7 @@ status_xact_callback(XactEvent event, void *arg)
 	{
 		case XACT_EVENT_PRE_COMMIT:
 		case XACT_EVENT_PRE_PREPARE:
-			status_flush();
+			status_flush(event == XACT_EVENT_PRE_PREPARE);
 			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_ABORT:

@@ -35,6 +35,9 @@ PG_MODULE_MAGIC;
 void
 _PG_init(void)
 {
+	/* Settings every backend has, preloaded or not (before the prefix is reserved). */
+	notify_define_setting();
+
 	/*
 	 * The endpoint's settings are read at server start, so they exist only
 	 * when taskdb is preloaded: a PGC_POSTMASTER variable cannot be created

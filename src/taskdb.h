@@ -121,4 +121,11 @@ extern void status_task_inserted(const pg_uuid_t *task_id);
 extern void status_insert_summary_rows(Datum *ids, int n);
 extern void status_truncated(DeltaSource source);
 
+/* notify.c */
+extern bool taskdb_notify_status_changes;
+extern void notify_define_setting(void);
+extern void notify_status_changes(const pg_uuid_t *const *task_ids,
+								  const StatusCounters *const *deltas,
+								  int n, bool old_known);
+
 #endif							/* TASKDB_H */

@@ -230,6 +230,53 @@ q -c "VACUUM ANALYZE"
 concurrent_pair all_t "$B/pgbench/writers.taskdb.sql" all_b "$B/pgbench/writers.baseline.sql" $NTASKS 100
 set_r drift.all "$(drift)"
 
+# --- 7. status-change notifications: taskdb.notify_status_changes on vs off
+# The same single-row run INSERT with the setting on and off, in alternating
+# halves (on, off, off, on), no session listening.  "fresh": every
+# transaction adds the first run of a task without runs, so every one
+# changes a status and, when on, sends a notification; the fresh tasks get
+# their runs deleted again before the next pair.  "unchanged": the insert of
+# 2. on a random task, which by now is almost always in_progress or failed
+# already, so the flush reads its rows back and sends nothing.  Ratios with
+# synchronous_commit = off (the commit's WAL flush hides CPU cost), and the
+# fresh pair again with synchronous_commit = on (fsync on) beside them.
+NFRESH=$(( (2 * LAT_SECS + 2 * WARMUP) * 5000 ))
+log "notifications: $NFRESH tasks without runs"
+q -c "CREATE TABLE bench_fresh (n int PRIMARY KEY, id uuid NOT NULL)" \
+  -c "CREATE SEQUENCE bench_fresh_seq" \
+  -c "INSERT INTO bench_fresh SELECT i, md5('bench-fresh-' || i)::uuid FROM generate_series(1, $NFRESH) i" \
+  -c "INSERT INTO taskdb.tasks (id, title, policy_version) SELECT id, 'fresh ' || n, '1' FROM bench_fresh" \
+  -c "VACUUM ANALYZE bench_fresh" -c "VACUUM ANALYZE taskdb.tasks" -c "VACUUM ANALYZE taskdb.task_status"
+fresh_reset() {
+	local used
+	used=$(q -c "SELECT last_value FROM bench_fresh_seq")
+	if [ "$used" -ge "$NFRESH" ]; then
+		log "notifications: all $NFRESH fresh tasks were used; the figures would include runs on tasks that had one"
+		exit 1
+	fi
+	set_r "$1.fresh_used" "$used"
+	q -c "SET client_min_messages = warning" \
+	  -c "DELETE FROM taskdb.runs r USING bench_fresh f WHERE r.task_id = f.id AND f.n <= $used" \
+	  -c "ALTER SEQUENCE bench_fresh_seq RESTART" -c "VACUUM ANALYZE taskdb.runs" -c "VACUUM ANALYZE taskdb.task_status"
+}
+notify_pair() {
+	local on=$1 off=$2 script=$3 sync=$4 h
+	h=$(halves "$LAT_SECS")
+	PGOPTIONS="-c synchronous_commit=$sync -c taskdb.notify_status_changes=on" latency_segment "$on" "$script" "$h" 1
+	PGOPTIONS="-c synchronous_commit=$sync -c taskdb.notify_status_changes=off" latency_segment "$off" "$script" "$h" 1
+	PGOPTIONS="-c synchronous_commit=$sync -c taskdb.notify_status_changes=off" latency_segment "$off" "$script" "$h" 2
+	PGOPTIONS="-c synchronous_commit=$sync -c taskdb.notify_status_changes=on" latency_segment "$on" "$script" "$h" 2
+	latency_finish "$on"
+	latency_finish "$off"
+}
+notify_pair ntf_fresh_on ntf_fresh_off "$B/pgbench/insert_run_fresh.sql" off
+fresh_reset ntf_fresh
+notify_pair ntf_sync_on ntf_sync_off "$B/pgbench/insert_run_fresh.sql" on
+fresh_reset ntf_sync
+set_r ntf.settled "$(q -c "SELECT count(*) FILTER (WHERE s.status_derived IN ('in_progress', 'failed')) * 100 / count(*)
+                              FROM taskdb.task_status s JOIN bench_ids b ON b.id = s.task_id")"
+notify_pair ntf_same_on ntf_same_off "$B/pgbench/insert_run.taskdb.sql" off
+
 v=$(events_size)
 read -r n b <<<"$v"
 set_r events.end.rows "$n"
@@ -297,9 +344,13 @@ row() {
 	row "6. verify: FAIL rows over all stored reports" "${R[verify.fail]}" - zero "" 0
 	row "6. publish 10-claim report P50 (ms)" "${R[publish10.p50]}" - info "" 3
 	row "6. publish 10-claim report P95 (ms)" "${R[publish10.p95]}" - info "" 3
+	row "7. notify on/off: INSERT 1 run, changes, P50 (ms)" "${R[ntf_fresh_on.p50]}" "${R[ntf_fresh_off.p50]}" info "" 3
+	row "7. the same, synchronous_commit = on, P50 (ms)" "${R[ntf_sync_on.p50]}" "${R[ntf_sync_off.p50]}" info "" 3
+	row "7. notify on/off: INSERT 1 run, unchanged, P50 (ms)" "${R[ntf_same_on.p50]}" "${R[ntf_same_off.p50]}" info "" 3
 	echo
 	echo "details:"
-	for n in read_fn read_cor read_pk ins_run_t ins_run_b ins_gate_t ins_gate_b verify10 verify1000 publish10; do
+	for n in read_fn read_cor read_pk ins_run_t ins_run_b ins_gate_t ins_gate_b verify10 verify1000 publish10 \
+		ntf_fresh_on ntf_fresh_off ntf_sync_on ntf_sync_off ntf_same_on ntf_same_off; do
 		printf '  %-10s P50 %s  P95 %s  P99 %s  mean %s ms  (%s transactions, %s tps)\n' "$n" \
 			"${R[$n.p50]}" "${R[$n.p95]}" "${R[$n.p99]}" "${R[$n.mean]}" "${R[$n.n]}" "${R[$n.tps]}"
 	done
@@ -308,6 +359,10 @@ row() {
 		"publish10 = taskdb.publish_report of 10 claims; the 150 ms of line 6 is the original plan's bar"
 	echo "  verification verdicts over all $((NREPORTS10 + NREPORTS1000)) stored reports: ${R[verify.rows]} rows, ${R[verify.fail]} FAIL"
 	echo "  bulk taskdb ms: ${R[bulk_t.all]}   bulk baseline ms: ${R[bulk_b.all]}"
+	echo "  7.: taskdb on both sides, taskdb.notify_status_changes on vs off (ratio = on / off), P50 (the means carry the" \
+		"machine's outliers; bench/notify_overhead.sh times the same in the server), no session listening;" \
+		"synchronous_commit = off unless said; fresh tasks used: ${R[ntf_fresh.fresh_used]} (sync off), ${R[ntf_sync.fresh_used]} (sync on);" \
+		"\"unchanged\": ${R[ntf.settled]} % of the tasks were in_progress or failed before it"
 	for n in hot_t hot_b all_t all_b; do
 		printf '  %-6s %s tx, %s tps; failed %s (deadlock %s, serialization %s), retried %s, aborted clients %s, pgbench exit %s, deadlocks %s\n' "$n" \
 			"${R[$n.done]}" "${R[$n.tps]}" "${R[$n.failed]}" "${R[$n.failed_deadlock]}" "${R[$n.failed_serialization]}" \
