@@ -27,6 +27,9 @@ PROVE_TESTS = $(wildcard test/t/*.pl)
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# PGXS tracks no header dependencies: every object depends on every header.
+$(OBJS): $(wildcard src/*.h)
+
 taskdb--1.1.sql: taskdb--1.0.sql taskdb--1.0--1.1.sql
 	cat $^ > $@
 

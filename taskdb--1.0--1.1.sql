@@ -640,6 +640,18 @@ COMMENT ON COLUMN @extschema@.eras.system_identifier IS 'pg_control_system().sys
 COMMENT ON COLUMN @extschema@.eras.database IS 'The database the era''s transactions ran in.';
 COMMENT ON COLUMN @extschema@.eras.reason IS 'Why the era began.';
 
+CREATE FUNCTION @extschema@.eras_changed()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'eras_changed'
+LANGUAGE C;
+COMMENT ON FUNCTION @extschema@.eras_changed() IS
+'Statement trigger on taskdb.eras: every backend forgets the era it keeps, so the next history it writes carries the new one.';
+REVOKE ALL ON FUNCTION @extschema@.eras_changed() FROM PUBLIC;
+CREATE TRIGGER eras_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.eras
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.eras_changed();
+ALTER TABLE @extschema@.eras ENABLE ALWAYS TRIGGER eras_changed;
+COMMENT ON TRIGGER eras_changed ON @extschema@.eras IS 'A new era reaches every backend''s history writer (ALWAYS: a restore loads eras with triggers in any mode).';
+
 /*
  * Event ids: each history row takes one value and gives its events that id
  * and the next ones (at most 64), so ids stay unique and in the order events

@@ -128,4 +128,56 @@ taskdb_init_materialized_srf_common(FunctionCallInfo fcinfo, bool scalar)
 	makeJsonLexContextCstringLen((s), (len), GetDatabaseEncoding(), true)
 #endif
 
+/* PG 18 added a deferrable_ok argument to RelationGetPrimaryKeyIndex. */
+#include "utils/relcache.h"
+#if PG_VERSION_NUM >= 180000
+#define taskdb_primary_key_index(rel) RelationGetPrimaryKeyIndex((rel), false)
+#else
+#define taskdb_primary_key_index(rel) RelationGetPrimaryKeyIndex(rel)
+#endif
+
+/*
+ * Updating a tuple outside ModifyTable: 16 made "which indexes need new
+ * entries" an enum (summarizing indexes apart), and ExecInsertIndexTuples
+ * took an onlySummarizing argument.  *all_indexes: every index needs an
+ * entry (not a HOT update).  The index entries are inserted with
+ * update = false: the "unchanged by UPDATE" hint needs the executor's range
+ * table, and without it the entries are only not marked for bottom-up
+ * deletion.
+ */
+#include "access/tableam.h"
+#if PG_VERSION_NUM >= 160000
+static inline TM_Result
+taskdb_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot, CommandId cid,
+					Snapshot snapshot, TM_FailureData *tmfd, LockTupleMode *lockmode,
+					bool *all_indexes)
+{
+	TU_UpdateIndexes which = TU_None;
+	TM_Result	res = table_tuple_update(rel, otid, slot, cid, snapshot, InvalidSnapshot, true,
+										 tmfd, lockmode, &which);
+
+	*all_indexes = (which != TU_None);
+	return res;
+}
+#define taskdb_update_index_tuples(rri, slot, estate) \
+	ExecInsertIndexTuples((rri), (slot), (estate), false, false, NULL, NIL, false)
+#else
+static inline TM_Result
+taskdb_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot, CommandId cid,
+					Snapshot snapshot, TM_FailureData *tmfd, LockTupleMode *lockmode,
+					bool *all_indexes)
+{
+	return table_tuple_update(rel, otid, slot, cid, snapshot, InvalidSnapshot, true,
+							  tmfd, lockmode, all_indexes);
+}
+#if PG_VERSION_NUM >= 140000
+#define taskdb_update_index_tuples(rri, slot, estate) \
+	ExecInsertIndexTuples((rri), (slot), (estate), false, false, NULL, NIL)
+#else
+#define taskdb_update_index_tuples(rri, slot, estate) \
+	((estate)->es_result_relation_info = (rri), \
+	 ExecInsertIndexTuples((slot), (estate), false, NULL, NIL))
+#endif
+#endif
+
 #endif							/* TASKDB_COMPAT_H */

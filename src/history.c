@@ -44,8 +44,8 @@
  * ----
  * xact_id is only comparable with a snapshot taken on the same server
  * (transaction id space).  Each row records the era it was written in:
- * 1 plus the number of rows of taskdb.eras, read once per transaction.
- * taskdb.post_restore() adds an era after a dump is restored.
+ * 1 plus the rows of taskdb.eras, kept per backend until taskdb.eras
+ * changes.  taskdb.post_restore() adds an era after a dump is restored.
  *
  * Written only by taskdb, append-only: refuse_history_change() refuses
  * every INSERT, UPDATE, DELETE and TRUNCATE through SQL, but the INSERTs of
@@ -99,6 +99,7 @@ PG_FUNCTION_INFO_V1(history_partitions);
 PG_FUNCTION_INFO_V1(history_move_default);
 PG_FUNCTION_INFO_V1(refuse_history_change);
 PG_FUNCTION_INFO_V1(count_archived);
+PG_FUNCTION_INFO_V1(eras_changed);
 
 /* Settings (taskdb.c defines them). */
 bool		taskdb_restoring = false;
@@ -319,24 +320,47 @@ route_open(TimestampTz ts)
  * Eras
  * ------------------------------------------------------------------------ */
 
-static int32 era_cached = 0;
-static FullTransactionId era_fxid = {0};
+static struct
+{
+	bool		valid;
+	Oid			relid;			/* taskdb.eras */
+	int32		era;
+}			era_cache;
 
-/* The current era: 1 plus the rows of taskdb.eras, read once per transaction. */
+static void
+era_invalidate(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == era_cache.relid)
+		era_cache.valid = false;
+}
+
+/*
+ * The current era: 1 plus the rows of taskdb.eras.  Read once and kept:
+ * every change to taskdb.eras fires eras_changed(), which invalidates its
+ * relcache entry, and with it this copy in every backend (the writer reads
+ * it after its statement has taken its locks, which processes invalidations).
+ */
 int32
 history_current_era(void)
 {
+	static bool callback_registered = false;
 	Relation	rel;
 	TableScanDesc scan;
 	TupleTableSlot *slot;
+	Oid			relid = taskdb_relation_oid("eras", false);
 	int32		era = 1;
 	int			att;
 
-	FullTransactionId fxid = GetTopFullTransactionId();
-
-	if (FullTransactionIdEquals(era_fxid, fxid) && era_cached > 0)
-		return era_cached;
-	rel = table_open(taskdb_relation_oid("eras", false), AccessShareLock);
+	if (era_cache.valid && era_cache.relid == relid)
+		return era_cache.era;
+	if (!callback_registered)
+	{
+		CacheRegisterRelcacheCallback(era_invalidate, (Datum) 0);
+		callback_registered = true;
+	}
+	rel = table_open(relid, AccessShareLock);
+	era_cache.relid = relid;
+	era_cache.valid = true;		/* an invalidation arriving while we read clears it */
 	att = taskdb_attnum(RelationGetDescr(rel), "era");
 	slot = table_slot_create(rel, NULL);
 	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
@@ -351,9 +375,23 @@ history_current_era(void)
 	table_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	table_close(rel, AccessShareLock);
-	era_cached = era;
-	era_fxid = fxid;
+	era_cache.era = era;
 	return era;
+}
+
+/* eras_changed(): AFTER ... FOR EACH STATEMENT on taskdb.eras. */
+Datum
+eras_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function taskdb.eras_changed() was not called by the trigger manager")));
+	trigdata = (TriggerData *) fcinfo->context;
+	CacheInvalidateRelcache(trigdata->tg_relation);
+	return PointerGetDatum(NULL);
 }
 
 /* ------------------------------------------------------------------------

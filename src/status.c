@@ -50,6 +50,9 @@
 #include "access/htup_details.h"
 #include "access/stratnum.h"
 #include "access/table.h"
+#include "access/relscan.h"
+#include "executor/executor.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
@@ -76,9 +79,6 @@
 #include "compat.h"
 #include "taskdb.h"
 
-/* Above this many touched tasks the flush locks in order, then updates set-based. */
-#define STATUS_FLUSH_ROW_LIMIT 16
-
 typedef struct DeltaEntry
 {
 	pg_uuid_t	task_id;		/* hash key */
@@ -103,9 +103,6 @@ static DeltaLevel *delta_top = NULL;
 static MemoryContext delta_cxt = NULL;
 
 /* Plans prepared once per backend and kept (SPI_keepplan). */
-static SPIPlanPtr plan_update_one = NULL;
-static SPIPlanPtr plan_lock_many = NULL;
-static SPIPlanPtr plan_update_many = NULL;
 static SPIPlanPtr plan_insert_tasks = NULL;
 static SPIPlanPtr plan_recompute_one = NULL;
 static SPIPlanPtr plan_recount_one = NULL;
@@ -420,17 +417,6 @@ delta_entry_cmp(const void *a, const void *b)
 				  (*(DeltaEntry *const *) b)->task_id.data, UUID_LEN);
 }
 
-static Datum
-int8_array(DeltaEntry **entries, int n, size_t offset)
-{
-	Datum	   *d = palloc(sizeof(Datum) * n);
-	int			i;
-
-	for (i = 0; i < n; i++)
-		d[i] = Int64GetDatum(*(int64 *) ((char *) &entries[i]->d + offset));
-	return PointerGetDatum(construct_array(d, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-}
-
 /*
  * The SET items that recompute status_derived, health_score and
  * calculated_at from the row's old counters (prefix P, e.g. "s.") plus the
@@ -453,81 +439,130 @@ int8_array(DeltaEntry **entries, int n, size_t offset)
 	"   OPERATOR(pg_catalog.=) " P "status_derived THEN " P "calculated_at" \
 	"   ELSE pg_catalog.now() END"
 
+/*
+ * Apply the deltas to their summary rows, in the order given (ascending
+ * task_id), without the executor: for each task, find its row through the
+ * primary key, lock its newest version (table_tuple_lock with
+ * TUPLE_LOCK_FLAG_FIND_LAST_VERSION: a concurrent flush to the same row has
+ * committed or we wait for it, as EvalPlanQual would), add the deltas to
+ * that version's counters, derive the status and update the row in place
+ * (heap HOT update when status_derived, and so the index on it, did not
+ * change; the indexes' entries otherwise).  1.0 ran one SPI UPDATE per task;
+ * its executor start-up was the largest part of a small transaction's cost.
+ *
+ * Locks are taken row by row in the order given, so two flushes never
+ * deadlock; a row that no longer exists (the task was deleted) is skipped.
+ */
 static void
 status_apply(DeltaEntry **entries, int n)
 {
-	Oid			argtypes[6] = {UUIDOID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID};
-	Oid			arraytypes[6] = {UUIDARRAYOID, INT8ARRAYOID, INT8ARRAYOID,
-	INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
-	Datum		values[6];
+	Relation	rel = table_open(taskdb_relation_oid("task_status", false), RowExclusiveLock);
+	Relation	pkey = index_open(taskdb_primary_key_index(rel), RowExclusiveLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	Snapshot	snapshot = GetActiveSnapshot();
+	CommandId	cid = GetCurrentCommandId(true);
+	EState	   *estate = CreateExecutorState();
+	ResultRelInfo *rri = makeNode(ResultRelInfo);
+	TupleTableSlot *oldslot = table_slot_create(rel, NULL);
+	TupleTableSlot *newslot = table_slot_create(rel, NULL);
+	IndexScanDesc scan;
+	ScanKeyData key;
+	int			att_task = taskdb_attnum(desc, "task_id");
+	int			att_total = taskdb_attnum(desc, "runs_total");
+	int			att_running = taskdb_attnum(desc, "runs_running");
+	int			att_completed = taskdb_attnum(desc, "runs_completed");
+	int			att_failed = taskdb_attnum(desc, "runs_failed");
+	int			att_gates = taskdb_attnum(desc, "gates_failed");
+	int			att_status = taskdb_attnum(desc, "status_derived");
+	int			att_health = taskdb_attnum(desc, "health_score");
+	int			att_calculated = taskdb_attnum(desc, "calculated_at");
 	int			i;
 
-	if (n <= STATUS_FLUSH_ROW_LIMIT)
-	{
-		SPIPlanPtr	plan = taskdb_keep_plan(&plan_update_one,
-									   "UPDATE taskdb.task_status SET"
-									   " runs_total = runs_total OPERATOR(pg_catalog.+) $2,"
-									   " runs_running = runs_running OPERATOR(pg_catalog.+) $3,"
-									   " runs_completed = runs_completed OPERATOR(pg_catalog.+) $4,"
-									   " runs_failed = runs_failed OPERATOR(pg_catalog.+) $5,"
-									   " gates_failed = gates_failed OPERATOR(pg_catalog.+) $6,"
-									   STATUS_SET_DERIVED("", "$2", "$3", "$4", "$5", "$6")
-									   " WHERE task_id OPERATOR(pg_catalog.=) $1",
-									   6, argtypes);
+	InitResultRelInfo(rri, rel, 1, NULL, 0);
+	ExecOpenIndices(rri, false);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ, (Datum) 0);
+	scan = index_beginscan(rel, pkey, snapshot, 1, 0);
 
-		for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++)
+	{
+		DeltaEntry *e = entries[i];
+		TM_FailureData tmfd;
+		TM_Result	res;
+		LockTupleMode lockmode;
+		bool		all_indexes;
+		StatusCounters c;
+		const char *new_status;
+		text	   *old_status;
+		bool		isnull;
+		Datum	   *v;
+		bool	   *nulls;
+		MemoryContext oldcxt;
+
+		CHECK_FOR_INTERRUPTS();
+		key.sk_argument = UUIDPGetDatum(&e->task_id);
+		index_rescan(scan, &key, 1, NULL, 0);
+		if (!index_getnext_slot(scan, ForwardScanDirection, oldslot))
+			continue;			/* the task was deleted */
+
+		res = table_tuple_lock(rel, &oldslot->tts_tid, snapshot, oldslot, cid,
+							   LockTupleNoKeyExclusive, LockWaitBlock,
+							   TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
+		if (res == TM_Deleted)
+			continue;			/* deleted by a transaction that committed meanwhile */
+		if (res != TM_Ok && res != TM_SelfModified)
+			elog(ERROR, "taskdb: locking the summary row of a task failed (%d)", (int) res);
+
+		/* what this row allocates is freed before the next one */
+		oldcxt = MemoryContextSwitchTo(GetPerTupleMemoryContext(estate));
+		slot_getallattrs(oldslot);
+		c.runs_total = DatumGetInt64(oldslot->tts_values[att_total - 1]) + e->d.runs_total;
+		c.runs_running = DatumGetInt64(oldslot->tts_values[att_running - 1]) + e->d.runs_running;
+		c.runs_completed = DatumGetInt64(oldslot->tts_values[att_completed - 1]) + e->d.runs_completed;
+		c.runs_failed = DatumGetInt64(oldslot->tts_values[att_failed - 1]) + e->d.runs_failed;
+		c.gates_failed = DatumGetInt64(oldslot->tts_values[att_gates - 1]) + e->d.gates_failed;
+		old_status = DatumGetTextPP(slot_getattr(oldslot, att_status, &isnull));
+		new_status = status_rule(&c);
+
+		ExecClearTuple(newslot);
+		v = newslot->tts_values;
+		nulls = newslot->tts_isnull;
+		memcpy(v, oldslot->tts_values, sizeof(Datum) * desc->natts);
+		memcpy(nulls, oldslot->tts_isnull, sizeof(bool) * desc->natts);
+		v[att_task - 1] = oldslot->tts_values[att_task - 1];
+		v[att_total - 1] = Int64GetDatum(c.runs_total);
+		v[att_running - 1] = Int64GetDatum(c.runs_running);
+		v[att_completed - 1] = Int64GetDatum(c.runs_completed);
+		v[att_failed - 1] = Int64GetDatum(c.runs_failed);
+		v[att_gates - 1] = Int64GetDatum(c.gates_failed);
+		v[att_health - 1] = Float8GetDatum(c.runs_total > 0
+										   ? (double) c.runs_completed / (double) c.runs_total : 0.0);
+		if (VARSIZE_ANY_EXHDR(old_status) != strlen(new_status) ||
+			memcmp(VARDATA_ANY(old_status), new_status, strlen(new_status)) != 0)
 		{
-			values[0] = UUIDPGetDatum(&entries[i]->task_id);
-			values[1] = Int64GetDatum(entries[i]->d.runs_total);
-			values[2] = Int64GetDatum(entries[i]->d.runs_running);
-			values[3] = Int64GetDatum(entries[i]->d.runs_completed);
-			values[4] = Int64GetDatum(entries[i]->d.runs_failed);
-			values[5] = Int64GetDatum(entries[i]->d.gates_failed);
-			status_execute(plan, values, false, SPI_OK_UPDATE);
+			/* calculated_at: when status_derived last changed (now(), as 1.0 set it) */
+			v[att_status - 1] = CStringGetTextDatum(new_status);
+			v[att_calculated - 1] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+			nulls[att_calculated - 1] = false;
 		}
-		return;
+		ExecStoreVirtualTuple(newslot);
+
+		res = taskdb_tuple_update(rel, &oldslot->tts_tid, newslot, cid, snapshot,
+								  &tmfd, &lockmode, &all_indexes);
+		if (res != TM_Ok)
+			elog(ERROR, "taskdb: updating the summary row of a task failed (%d)", (int) res);
+		if (all_indexes)
+			list_free(taskdb_update_index_tuples(rri, newslot, estate));
+		MemoryContextSwitchTo(oldcxt);
+		ResetPerTupleExprContext(estate);
 	}
 
-	/*
-	 * Many tasks: lock their rows in ascending order first (LockRows runs
-	 * above the sort, so locks are taken in task_id order), then update them
-	 * in one statement whose join order no longer matters.
-	 */
-	{
-		Datum	   *ids = palloc(sizeof(Datum) * n);
-
-		for (i = 0; i < n; i++)
-			ids[i] = UUIDPGetDatum(&entries[i]->task_id);
-		values[0] = PointerGetDatum(construct_array(ids, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
-	}
-	values[1] = int8_array(entries, n, offsetof(StatusCounters, runs_total));
-	values[2] = int8_array(entries, n, offsetof(StatusCounters, runs_running));
-	values[3] = int8_array(entries, n, offsetof(StatusCounters, runs_completed));
-	values[4] = int8_array(entries, n, offsetof(StatusCounters, runs_failed));
-	values[5] = int8_array(entries, n, offsetof(StatusCounters, gates_failed));
-
-	status_execute(taskdb_keep_plan(&plan_lock_many,
-							   "SELECT 1 FROM taskdb.task_status"
-							   " WHERE task_id OPERATOR(pg_catalog.=) ANY ($1)"
-							   " ORDER BY task_id FOR NO KEY UPDATE",
-							   1, arraytypes),
-				   values, false, SPI_OK_SELECT);
-	status_execute(taskdb_keep_plan(&plan_update_many,
-							   "UPDATE taskdb.task_status s SET"
-							   " runs_total = s.runs_total OPERATOR(pg_catalog.+) d.runs_total,"
-							   " runs_running = s.runs_running OPERATOR(pg_catalog.+) d.runs_running,"
-							   " runs_completed = s.runs_completed OPERATOR(pg_catalog.+) d.runs_completed,"
-							   " runs_failed = s.runs_failed OPERATOR(pg_catalog.+) d.runs_failed,"
-							   " gates_failed = s.gates_failed OPERATOR(pg_catalog.+) d.gates_failed,"
-							   STATUS_SET_DERIVED("s.", "d.runs_total", "d.runs_running",
-												  "d.runs_completed", "d.runs_failed", "d.gates_failed")
-							   " FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
-							   "   pg_catalog.unnest($3), pg_catalog.unnest($4),"
-							   "   pg_catalog.unnest($5), pg_catalog.unnest($6))"
-							   "   AS d(task_id, runs_total, runs_running, runs_completed, runs_failed, gates_failed)"
-							   " WHERE s.task_id OPERATOR(pg_catalog.=) d.task_id",
-							   6, arraytypes),
-				   values, false, SPI_OK_UPDATE);
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(oldslot);
+	ExecDropSingleTupleTableSlot(newslot);
+	ExecCloseIndices(rri);
+	FreeExecutorState(estate);
+	index_close(pkey, NoLock);
+	table_close(rel, NoLock);
 }
 
 /* The counters of task $1 counted from the base tables. */

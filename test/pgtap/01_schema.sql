@@ -13,7 +13,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS taskdb;
 
-SELECT plan(329);
+SELECT plan(332);
 
 --
 -- The extension
@@ -314,6 +314,7 @@ SELECT triggers_are('taskdb', 'history_default', ARRAY['history_append_only', 'h
 SELECT triggers_are('taskdb', 'history_archive', ARRAY['history_append_only', 'history_append_only_statement']);
 SELECT triggers_are('taskdb', 'reports', ARRAY['reports_capture_insert', 'reports_capture_delete']);
 SELECT triggers_are('taskdb', 'signing_key', ARRAY[]::name[]);
+SELECT triggers_are('taskdb', 'eras', ARRAY['eras_changed']);
 SELECT is(pg_get_triggerdef(t.oid), d.def, format('trigger %s on %s', d.tg, d.tab))
   FROM (VALUES
     ('tasks', 'tasks_capture_insert', 'CREATE TRIGGER tasks_capture_insert AFTER INSERT ON taskdb.tasks REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION taskdb.capture()'),
@@ -345,25 +346,28 @@ SELECT is(pg_get_triggerdef(t.oid), d.def, format('trigger %s on %s', d.tg, d.ta
     ('history_archive', 'history_append_only', 'CREATE TRIGGER history_append_only BEFORE INSERT OR DELETE OR UPDATE ON taskdb.history_archive FOR EACH ROW EXECUTE FUNCTION taskdb.refuse_history_change()'),
     ('history_archive', 'history_append_only_statement', 'CREATE TRIGGER history_append_only_statement BEFORE INSERT OR DELETE OR UPDATE OR TRUNCATE ON taskdb.history_archive FOR EACH STATEMENT EXECUTE FUNCTION taskdb.refuse_history_change()'),
     ('history_default', 'history_append_only', 'CREATE TRIGGER history_append_only BEFORE INSERT OR DELETE OR UPDATE ON taskdb.history_default FOR EACH ROW EXECUTE FUNCTION taskdb.refuse_history_change()'),
-    ('history_default', 'history_append_only_statement', 'CREATE TRIGGER history_append_only_statement BEFORE INSERT OR DELETE OR UPDATE OR TRUNCATE ON taskdb.history_default FOR EACH STATEMENT EXECUTE FUNCTION taskdb.refuse_history_change()')
+    ('history_default', 'history_append_only_statement', 'CREATE TRIGGER history_append_only_statement BEFORE INSERT OR DELETE OR UPDATE OR TRUNCATE ON taskdb.history_default FOR EACH STATEMENT EXECUTE FUNCTION taskdb.refuse_history_change()'),
+    ('eras', 'eras_changed', 'CREATE TRIGGER eras_changed AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON taskdb.eras FOR EACH STATEMENT EXECUTE FUNCTION taskdb.eras_changed()')
   ) AS d(tab, tg, def)
   LEFT JOIN pg_trigger t ON t.tgrelid = format('taskdb.%I', d.tab)::regclass AND t.tgname = d.tg
  ORDER BY d.tab, d.tg;
 -- The history's append-only guards are ENABLE ALWAYS on purpose:
--- session_replication_role = replica must not switch them off.  Every other
--- trigger fires in origin mode.
+-- session_replication_role = replica must not switch them off; so is
+-- eras_changed, or an era restored in replica mode would not reach the
+-- backends' history writers.  Every other trigger fires in origin mode.
 SELECT results_eq(
     $$SELECT c.oid::regclass::text, t.tgname::text COLLATE "default", t.tgenabled::text
         FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
        WHERE c.relnamespace = 'taskdb'::regnamespace AND NOT t.tgisinternal AND t.tgenabled <> 'O'
        ORDER BY 1, 2$$,
-    $$VALUES ('taskdb.history', 'history_append_only', 'A'),
+    $$VALUES ('taskdb.eras', 'eras_changed', 'A'),
+             ('taskdb.history', 'history_append_only', 'A'),
              ('taskdb.history', 'history_append_only_statement', 'A'),
              ('taskdb.history_archive', 'history_append_only', 'A'),
              ('taskdb.history_archive', 'history_append_only_statement', 'A'),
              ('taskdb.history_default', 'history_append_only', 'A'),
              ('taskdb.history_default', 'history_append_only_statement', 'A')$$,
-    'every taskdb trigger fires in origin mode (tgenabled = O) but the history''s append-only guards, which fire ALWAYS (A)');
+    'every taskdb trigger fires in origin mode (tgenabled = O) but the history''s append-only guards and eras_changed, which fire ALWAYS (A)');
 
 --
 -- Functions: exactly these, with the right properties
@@ -371,7 +375,7 @@ SELECT results_eq(
 SELECT functions_are('taskdb', ARRAY[
     'check_allowed', 'check_sha256', 'derive_status', 'capture', 'fill_task_id', 'refuse_key_change',
     'pending_deltas', 'status_derived', 'void_pending_deltas', 'create_task', 'create_run', 'create_gate',
-    'set_run_status', 'set_gate_status', 'system_stats', 'rebuild_status', 'refuse_history_change', 'history_events', 'history_partitions', 'history_move_default',
+    'set_run_status', 'set_gate_status', 'system_stats', 'rebuild_status', 'refuse_history_change', 'eras_changed', 'history_events', 'history_partitions', 'history_move_default',
     'maintain_history', 'count_archived', 'pre_restore', 'post_restore', 'task_history', 'entity_history',
     'sha256', 'create_artifact', 'publish_report', 'verify_provenance', 'debug_provenance',
     'set_signing_key', 'report_signature_valid', 'doctor', 'archive_events',
@@ -391,6 +395,7 @@ INSERT INTO expected_functions VALUES
     ('taskdb.fill_task_id()', 'c', 'trigger', 'v', false, 'u'),
     ('taskdb.refuse_key_change()', 'c', 'trigger', 'v', false, 'u'),
     ('taskdb.refuse_history_change()', 'c', 'trigger', 'v', false, 'u'),
+    ('taskdb.eras_changed()', 'c', 'trigger', 'v', false, 'u'),
     -- read the backend-local pending deltas: restricted to the leader
     ('taskdb.pending_deltas()', 'c', 'record', 'v', false, 'r'),
     ('taskdb.status_derived(uuid)', 'c', 'text', 's', true, 'r'),

@@ -34,7 +34,7 @@ SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
                  WHERE p.pronamespace = 'taskdb'::regnamespace
                    AND NOT has_function_privilege('public', p.oid, 'EXECUTE') ORDER BY 1),
           ARRAY['taskdb.archive_events(interval,bigint)', 'taskdb.capture()', 'taskdb.count_archived(bigint)',
-                'taskdb.fill_task_id()',
+                'taskdb.eras_changed()', 'taskdb.fill_task_id()',
                 'taskdb.generate_synthetic(integer,integer,integer,integer,integer)',
                 'taskdb.history_move_default(regclass,timestamp with time zone,timestamp with time zone)',
                 'taskdb.maintain_history(integer)', 'taskdb.metrics_reset()', 'taskdb.post_restore()',
@@ -296,7 +296,7 @@ SELECT results_eq(
 SELECT is((SELECT ARRAY[count(*) FILTER (WHERE tgenabled = 'O'), count(*) FILTER (WHERE tgenabled = 'A'), count(*)]::int[]
              FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
             WHERE c.relnamespace = 'taskdb'::regnamespace AND NOT t.tgisinternal),
-          ARRAY[24, 6, 30], 'all 30 taskdb triggers are still there and enabled (24 in origin mode, the six append-only guards of the history ALWAYS)');
+          ARRAY[24, 7, 31], 'all 31 taskdb triggers are still there and enabled (24 in origin mode, the six append-only guards of the history and eras_changed ALWAYS)');
 SELECT is(current_setting('session_replication_role'), 'origin', 'session_replication_role is still origin');
 
 -- The repair function is for its owner: as the superuser it runs and
