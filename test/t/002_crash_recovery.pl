@@ -263,25 +263,30 @@ for my $cycle (1 .. $CYCLES)
 }
 
 # --- a backend killed inside the commit-time status flush -------------------
-# A trigger on task_status (the flush writes it with an UPDATE) sleeps when
-# the session asks; the backend is killed while it sleeps there.
-$q->(q{
-	CREATE FUNCTION public.sleep_in_flush() RETURNS trigger LANGUAGE plpgsql AS $$
-	BEGIN
-	  IF current_setting('chaos.sleep_in_flush', true) = 'on' THEN PERFORM pg_sleep(300); END IF;
-	  RETURN NEW;
-	END $$;
-	CREATE TRIGGER sleep_in_flush BEFORE UPDATE ON taskdb.task_status
-	  FOR EACH ROW EXECUTE FUNCTION public.sleep_in_flush();
-});
+# Another session holds the victim task's summary row locked, so the
+# victim's COMMIT waits inside the flush (for that row's lock); the backend
+# is killed while it waits there.
 my $before = $q->("SELECT runs_total FROM taskdb.task_status WHERE task_id = md5('victim')::uuid");
+my $holder_script = q{
+BEGIN;
+SELECT 1 FROM taskdb.task_status WHERE task_id = md5('victim')::uuid FOR NO KEY UPDATE;
+SELECT pg_sleep(300);
+};
+open my $hfh, '>', "$scripts/holder.sql" or die;
+print $hfh $holder_script;
+close $hfh;
+my ($hout, $herr) = ('', '');
+my $holder = IPC::Run::start([ 'psql', '-X', '-q', '-d', $node->connstr('postgres'), '-f', "$scripts/holder.sql" ],
+	'>', \$hout, '2>', \$herr);
+ok( $node->poll_query_until('postgres', q{
+		SELECT count(*) = 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep'}),
+	'another session holds the summary row locked');
 my $victim_script = q{
 \set ON_ERROR_STOP 1
 BEGIN;
 INSERT INTO taskdb.runs (id, task_id, status) VALUES (md5('victim:run')::uuid, md5('victim')::uuid, 'failed');
 SELECT pg_current_xact_id() AS xid \gset
 \echo XID :xid
-SET LOCAL chaos.sleep_in_flush = 'on';
 COMMIT;
 \echo ACK
 };
@@ -293,11 +298,12 @@ my $victim = IPC::Run::start([ 'psql', '-X', '-q', '-d', $node->connstr('postgre
 	'>', \$vout, '2>', \$verr);
 ok( $node->poll_query_until('postgres', q{
 		SELECT count(*) = 1 FROM pg_stat_activity
-		 WHERE wait_event = 'PgSleep' AND query LIKE '%COMMIT%'}),
-	'the victim is inside the flush, its COMMIT in progress');
-my $vpid = $q->("SELECT pid FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND query LIKE '%COMMIT%'");
+		 WHERE wait_event_type = 'Lock' AND query LIKE '%COMMIT%'}),
+	'the victim is inside the flush, its COMMIT waiting for the summary row');
+my $vpid = $q->("SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%COMMIT%'");
 kill 'KILL', $vpid;
 $victim->finish;
+$holder->finish;
 # The postmaster reinitializes after a backend dies that way.
 ok($node->poll_query_until('postgres', 'SELECT true'), 'the server is back after the crash restart');
 my ($vxid) = $vout =~ /^XID (\d+)$/m;
@@ -306,7 +312,6 @@ is(xact_status($vxid), 'aborted', 'its transaction is aborted (or never reached 
 is($q->("SELECT count(*) FROM taskdb.runs WHERE id = md5('victim:run')::uuid"), '0', 'its run is not there');
 is($q->("SELECT runs_total FROM taskdb.task_status WHERE task_id = md5('victim')::uuid"), $before,
 	'the summary row is as before');
-$q->('DROP TRIGGER sleep_in_flush ON taskdb.task_status; DROP FUNCTION public.sleep_in_flush()');
 check_consistent('after a kill inside the flush');
 
 # --- bulk loads aborted midway --------------------------------------------------
