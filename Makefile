@@ -39,9 +39,11 @@ EXTRA_CLEAN = tmp_install/ cli/taskdb taskdb-*.zip
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# Out of tree, objects go to src/ under the build directory.
+# Out of tree, objects go to src/ under the build directory, and the tests'
+# "\i sql/include/..." (relative to where pg_regress runs psql) find the
+# shared preamble through a link to the source's sql/.
 ifdef VPATH
-$(shell mkdir -p src)
+$(shell mkdir -p src; [ -e sql ] || ln -s '$(srcdir)/sql' sql)
 endif
 
 taskdb--1.1.sql: taskdb--1.0.sql taskdb--1.0--1.1.sql
