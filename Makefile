@@ -105,10 +105,12 @@ check: tmp-install
 		--outputdir=output_iso $(temp_regress_opts) --dbname=$(ISOLATION_TESTDB) $(ISOLATION)
 endif
 
-# PGXN's release archive: the committed tree at HEAD, with the version
-# META.json gives (the control file's, in PGXN's x.y.z form).
-dist:
+# PGXN's release archive: the committed tree at HEAD, plus the built install
+# script META.json names, under taskdb-<version>/ with the version META.json
+# gives (the control file's, in PGXN's x.y.z form).
+dist: taskdb--$(EXTVERSION).sql
 	git -C '$(srcdir)' archive --format=zip --prefix=taskdb-$(EXTVERSION).0/ \
+		--add-file='$(abs_builddir)/taskdb--$(EXTVERSION).sql' \
 		-o '$(abs_builddir)/taskdb-$(EXTVERSION).0.zip' HEAD
 	@echo 'taskdb-$(EXTVERSION).0.zip'
 
