@@ -136,12 +136,12 @@ perl -MJSON::PP -e '
 
 	# Versions equal to the control file.
 	(my $norm = $control) =~ s/^(\d+\.\d+)$/$1.0/;
-	$err->("META version $m->{version} != control $control") unless $m->{version} eq $norm;
+	$err->("META version $m->{version} != control $control (as $norm)") unless $m->{version} eq $norm;
 	my $t = ref $pr eq "HASH" ? $pr->{taskdb} : undef;
 	if (!$t) {
 		$err->("provides.taskdb missing");
 	} else {
-		$err->("provides.taskdb version $t->{version} != control $control") unless $t->{version} eq $norm;
+		$err->("provides.taskdb version $t->{version} != control $control (as $norm)") unless $t->{version} eq $norm;
 		$err->("provides.taskdb file is $t->{file}, not taskdb--$control.sql") unless $t->{file} eq "taskdb--$control.sql";
 	}
 	if (@errors) {
