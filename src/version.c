@@ -46,10 +46,14 @@ static const char *const served_versions[] = {"1.0", "1.1"};
 /* The installed version was found served in the current transaction. */
 static bool version_checked = false;
 
+/* At transaction end: the next transaction checks again. */
 static void
 version_xact_callback(XactEvent event, void *arg)
 {
-	version_checked = false;
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PREPARE ||
+		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
+		version_checked = false;
 }
 
 void
