@@ -3,9 +3,11 @@
 # Sourced (not run) by scripts/test-majors.sh and scripts/test-package.sh;
 # needs root, debootstrap and zstd.
 #
-#   rootfs_open NAME SUITE PACKAGE...
+#   rootfs_open NAME SUITE[+updates] PACKAGE...
 #       Sets ROOTFS to a fresh root filesystem of Debian SUITE with the
-#       PACKAGEs installed, and mounts /proc, /dev and /dev/pts in it.  The
+#       PACKAGEs installed, and mounts /proc, /dev and /dev/pts in it.
+#       SUITE+updates adds the suite's security and stable updates, as an
+#       installed system has them (debootstrap sets up the suite alone).  The
 #       first time, it is made with debootstrap and apt-get and saved as
 #       /var/tmp/taskdb-rootfs/NAME-<key>.tar.zst, where <key> is a hash of
 #       SUITE and the PACKAGEs; later calls unpack that tarball.  Delete the
@@ -118,7 +120,8 @@ rootfs_run() {
 
 # Makes the root filesystem ROOTFS from nothing.
 rootfs_create() {
-	local suite=$1 mirror
+	local suite=${1%+updates} updates= mirror
+	[ "$1" = "$suite" ] || updates=yes
 	shift
 	rootfs_log "debootstrap $suite (once; cached afterwards)"
 	timeout 1800 debootstrap --variant=minbase "$suite" "$ROOTFS" ${DEBIAN_MIRROR:+"$DEBIAN_MIRROR"} \
@@ -133,19 +136,13 @@ rootfs_create() {
 	# unstable's Release file is valid for a week only; a mirror that serves
 	# a snapshot of the archive must still do.
 	echo 'Acquire::Check-Valid-Until "false";' >"$ROOTFS/etc/apt/apt.conf.d/99taskdb-valid-until"
-	# A released suite gets its security and stable updates, as an installed
-	# system has them (debootstrap sets up the suite alone), from the same
-	# mirror.
-	case $suite in
-	sid | unstable | experimental) ;;
-	*)
+	if [ -n "$updates" ]; then
 		read -r _ mirror _ < <(grep -m1 '^deb ' "$ROOTFS/etc/apt/sources.list")
 		{
 			echo "deb ${mirror%/} $suite-updates main"
 			echo "deb ${mirror%/}-security $suite-security main"
 		} >>"$ROOTFS/etc/apt/sources.list"
-		;;
-	esac
+	fi
 	rootfs_mount "$ROOTFS"
 	rootfs_log "apt-get install $*"
 	rootfs_run sh -c 'apt-get update -qq && apt-get install -y -qq --no-install-recommends "$@" >/dev/null && apt-get clean' \

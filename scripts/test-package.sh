@@ -81,7 +81,7 @@ run_lintian() {
 }
 
 install_packages() {
-	rootfs_open bookworm-pg15 bookworm postgresql-15 postgresql-15-jit-llvm postgresql-server-dev-all make || return 1
+	rootfs_open bookworm-pg15 bookworm+updates postgresql-15 postgresql-15-jit-llvm postgresql-server-dev-all make || return 1
 	mkdir -p "$ROOTFS/tmp/debs"
 	cp "$work"/postgresql-15-taskdb_*.deb "$work"/taskdb-client_*.deb "$ROOTFS/tmp/debs/"
 	# apt resolves what the packages need, as it would for a user.
