@@ -87,7 +87,7 @@ run_in_rootfs() {
 cd /src/taskdb
 export PG_CONFIG=/usr/lib/postgresql/$v/bin/pg_config
 \$PG_CONFIG --version
-if make -s && make -s client; then
+if make -s -k && make -s -k client; then
 	echo "ok - PostgreSQL $v: the extension and the client build (warnings are errors)"
 	echo "1 passed, 0 failed"
 else

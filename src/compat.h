@@ -148,6 +148,11 @@ taskdb_request_shmem(void (*fn) (void))
 }
 #endif
 
+/* strtou64() came with 14 (c.h); unsigned long long is 64 bits wide. */
+#if PG_VERSION_NUM < 140000
+#define strtou64(str, endptr, base) ((uint64) strtoull((str), (endptr), (base)))
+#endif
+
 /* PG 14 made string keys of dynahash tables explicit. */
 #ifndef HASH_STRINGS
 #define HASH_STRINGS 0
