@@ -18,7 +18,7 @@ else
 fi
 as=()
 if [ "$(id -u)" -eq 0 ]; then
-	if make -C "$work" check PG_CONFIG="$pg_config" >"$work/root.out" 2>&1; then
+	if timeout 600 make -C "$work" check PG_CONFIG="$pg_config" >"$work/root.out" 2>&1; then
 		echo "FAIL: make check ran as root"
 		exit 1
 	fi
@@ -26,7 +26,7 @@ if [ "$(id -u)" -eq 0 ]; then
 	chown -R postgres "$work"
 	as=(runuser -u postgres --)
 fi
-if ! "${as[@]}" make -C "$work" check PG_CONFIG="$pg_config" >"$work/check.out" 2>&1; then
+if ! timeout 900 "${as[@]}" make -C "$work" check PG_CONFIG="$pg_config" >"$work/check.out" 2>&1; then
 	cat "$work/check.out"
 	for f in "$work/regression.diffs" "$work/output_iso/regression.diffs"; do
 		[ -f "$f" ] && cat "$f"
