@@ -79,7 +79,10 @@ run_in_rootfs() {
 	local v=$1 suite
 	suite=$(suite_of "$v") || { echo "no root filesystem known for PostgreSQL $v"; return 2; }
 	# shellcheck disable=SC2046
-	rootfs_open "$suite-pg$v" "$suite" $(packages_of "$v") || return 2
+	rootfs_open "$suite-pg$v" "$suite" $(packages_of "$v") || {
+		rootfs_cleanup
+		return 2
+	}
 	copy_source "$ROOTFS/src/taskdb"
 	case $compile_only in
 	*" $v "*)
@@ -123,12 +126,15 @@ log=$(mktemp)
 for v in "${majors[@]}"; do
 	echo "=============== PostgreSQL $v"
 	start=$(date +%s)
+	# Not in a pipeline: run_in_rootfs must run in this shell, whose EXIT
+	# trap unmounts whatever it left mounted (a subshell has no trap).
 	if [ "$v" = 15 ]; then
-		bash scripts/test.sh 2>&1 | tee "$log"
+		bash scripts/test.sh > >(tee "$log") 2>&1
 	else
-		run_in_rootfs "$v" 2>&1 | tee "$log"
+		run_in_rootfs "$v" > >(tee "$log") 2>&1
 	fi
-	rc=${PIPESTATUS[0]}
+	rc=$?
+	wait $!
 	secs=$(($(date +%s) - start))
 	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
 	if [ -z "$summary" ]; then
