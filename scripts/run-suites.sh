@@ -13,15 +13,18 @@ failures=()
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
 
-# Count "... ok" / "... FAILED" lines of pg_regress and pg_isolation_regress.
+# Count the tests pg_regress and pg_isolation_regress report: "test x ... ok"
+# / "... FAILED" up to PostgreSQL 15, TAP lines "ok 1 - x" / "not ok 1 - x"
+# from 16 on.
 count_regress() {
 	local out=$1 p f
-	p=$(grep -cE '\.\.\. ok' "$out")
-	f=$(grep -cE '\.\.\. (FAILED|failed)' "$out")
+	local ok_re='(\.\.\. ok|^ok [0-9]+ )' bad_re='(\.\.\. (FAILED|failed)|^not ok [0-9]+ )'
+	p=$(grep -cE "$ok_re" "$out")
+	f=$(grep -cE "$bad_re" "$out")
 	passed=$((passed + p))
 	failed=$((failed + f))
-	grep -E '\.\.\. (FAILED|failed)' "$out" | while read -r line; do echo "FAILED: $line"; done
-	[ "$f" -eq 0 ] || failures+=("$(grep -E '\.\.\. (FAILED|failed)' "$out" | tr -s ' ')")
+	grep -E "$bad_re" "$out" | while read -r line; do echo "FAILED: $line"; done
+	[ "$f" -eq 0 ] || failures+=("$(grep -E "$bad_re" "$out" | tr -s ' ')")
 }
 
 run_step() {

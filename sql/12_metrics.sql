@@ -74,7 +74,10 @@ SELECT hist, count(*) AS buckets,
        max(v) FILTER (WHERE inf) = metric(hist || '_count') AS inf_is_count
   FROM (SELECT b.*, lag(v) OVER (PARTITION BY hist ORDER BY ord) AS prev FROM b) x
  GROUP BY hist ORDER BY hist;
-SELECT l FROM regexp_split_to_table(taskdb.metrics(), E'\n') l WHERE l LIKE 'taskdb_build_info%';
+-- pg_major is the server's major version, whichever it is.
+SELECT replace(l, format('pg_major="%s"', current_setting('server_version_num')::int / 10000),
+               'pg_major="<this server>"') AS l
+  FROM regexp_split_to_table(taskdb.metrics(), E'\n') l WHERE l LIKE 'taskdb_build_info%';
 
 -- The same samples as rows (taskdb.stat), and one histogram as postgres_exporter reads it.
 SELECT (SELECT count(*) FROM taskdb.stat)

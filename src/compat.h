@@ -2,7 +2,7 @@
  *
  * compat.h
  *	  The one place that knows which PostgreSQL major version we build for
- *	  (13 through 17).  Source files use these names, never #if blocks.
+ *	  (13 through 18).  Source files use these names, never #if blocks.
  *
  *-------------------------------------------------------------------------
  */
@@ -102,6 +102,57 @@ taskdb_init_materialized_srf_common(FunctionCallInfo fcinfo, bool scalar)
 #define MarkGUCPrefixReserved(prefix) EmitWarningsOnPlaceholders(prefix)
 #endif
 
+/* PG 18 asks whether a deferrable primary key will do; ours is not deferrable. */
+#include "utils/relcache.h"
+#if PG_VERSION_NUM >= 180000
+#define taskdb_primary_key_index(rel) RelationGetPrimaryKeyIndex((rel), false)
+#else
+#define taskdb_primary_key_index(rel) RelationGetPrimaryKeyIndex(rel)
+#endif
+
+/*
+ * Shared memory of a preloaded library: from 15 on it is requested in
+ * shmem_request_hook (RequestAddinShmemSpace() elsewhere is an error),
+ * before 15 straight from _PG_init.  taskdb_request_shmem(fn), called from
+ * _PG_init while preloading, makes fn request it at the right moment;
+ * from 15 on it chains to the hook that was installed before.  Only one
+ * caller (metrics.c) uses it, so one saved hook is enough.
+ */
+#include "storage/ipc.h"
+#include "storage/shmem.h"
+#if PG_VERSION_NUM >= 150000
+#include "miscadmin.h"
+static shmem_request_hook_type taskdb_prev_shmem_request_hook pg_attribute_unused() = NULL;
+static void (*taskdb_shmem_request_fn) (void) pg_attribute_unused() = NULL;
+
+static inline void
+taskdb_shmem_request_chain(void)
+{
+	if (taskdb_prev_shmem_request_hook)
+		taskdb_prev_shmem_request_hook();
+	taskdb_shmem_request_fn();
+}
+
+static inline void
+taskdb_request_shmem(void (*fn) (void))
+{
+	taskdb_shmem_request_fn = fn;
+	taskdb_prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = taskdb_shmem_request_chain;
+}
+#else
+static inline void
+taskdb_request_shmem(void (*fn) (void))
+{
+	fn();
+}
+#endif
+
+/* strtou64() came with 14 (c.h); unsigned long long is 64 bits wide. */
+#if PG_VERSION_NUM < 140000
+#define strtou64(str, endptr, base) ((uint64) strtoull((str), (endptr), (base)))
+#endif
+
 /* PG 14 made string keys of dynahash tables explicit. */
 #ifndef HASH_STRINGS
 #define HASH_STRINGS 0
@@ -126,14 +177,6 @@ taskdb_init_materialized_srf_common(FunctionCallInfo fcinfo, bool scalar)
 #else
 #define taskdb_make_json_lex(s, len) \
 	makeJsonLexContextCstringLen((s), (len), GetDatabaseEncoding(), true)
-#endif
-
-/* PG 18 added a deferrable_ok argument to RelationGetPrimaryKeyIndex. */
-#include "utils/relcache.h"
-#if PG_VERSION_NUM >= 180000
-#define taskdb_primary_key_index(rel) RelationGetPrimaryKeyIndex((rel), false)
-#else
-#define taskdb_primary_key_index(rel) RelationGetPrimaryKeyIndex(rel)
 #endif
 
 /*

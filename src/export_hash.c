@@ -123,12 +123,14 @@ hash_table(EVP_MD_CTX *ctx, const HashedTable *t)
 Datum
 export_hash(PG_FUNCTION_ARGS)
 {
-	EVP_MD_CTX *volatile ctx = EVP_MD_CTX_new();
+	EVP_MD_CTX *volatile ctx;
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	char		out[7 + 2 * 32 + 1];
 	int			i;
 
+	taskdb_check_sql_version();
+	ctx = EVP_MD_CTX_new();
 	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
 	{
 		EVP_MD_CTX_free(ctx);

@@ -63,7 +63,7 @@ run_lookup(FunctionCallInfo fcinfo)
 
 		lookup = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(RunLookup));
 		lookup->runs = RelationGetRelid(runs);
-		lookup->pkey = RelationGetPrimaryKeyIndex(runs);
+		lookup->pkey = taskdb_primary_key_index(runs);
 		lookup->id_att = taskdb_attnum(RelationGetDescr(runs), "id");
 		lookup->task_att = taskdb_attnum(RelationGetDescr(runs), "task_id");
 		table_close(runs, NoLock);

@@ -83,9 +83,6 @@ typedef struct TaskdbMetrics
 
 static TaskdbMetrics *taskdb_metrics = NULL;
 
-#if PG_VERSION_NUM >= 150000
-static shmem_request_hook_type prev_shmem_request_hook = NULL;
-#endif
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 /* This backend's transaction counts as a writer in the gauge. */
@@ -113,15 +110,12 @@ histogram_zero(Histogram *h)
 	pg_atomic_write_u64(&h->sum_ns, 0);
 }
 
-#if PG_VERSION_NUM >= 150000
+/* Run when shared memory is requested (taskdb_request_shmem says when). */
 static void
 metrics_shmem_request(void)
 {
-	if (prev_shmem_request_hook)
-		prev_shmem_request_hook();
 	RequestAddinShmemSpace(MAXALIGN(sizeof(TaskdbMetrics)));
 }
-#endif
 
 static void
 metrics_shmem_startup(void)
@@ -174,12 +168,7 @@ metrics_init(void)
 	RegisterXactCallback(metrics_xact_callback, NULL);
 	if (!process_shared_preload_libraries_in_progress)
 		return;
-#if PG_VERSION_NUM >= 150000
-	prev_shmem_request_hook = shmem_request_hook;
-	shmem_request_hook = metrics_shmem_request;
-#else
-	RequestAddinShmemSpace(MAXALIGN(sizeof(TaskdbMetrics)));
-#endif
+	taskdb_request_shmem(metrics_shmem_request);
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = metrics_shmem_startup;
 }

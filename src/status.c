@@ -1102,7 +1102,7 @@ status_derived(PG_FUNCTION_ARGS)
 	desc = RelationGetDescr(rel);
 	ScanKeyInit(&key, taskdb_attnum(desc, "task_id"), BTEqualStrategyNumber,
 				F_UUID_EQ, UUIDPGetDatum(task_id));
-	scan = systable_beginscan(rel, RelationGetPrimaryKeyIndex(rel), true,
+	scan = systable_beginscan(rel, taskdb_primary_key_index(rel), true,
 							  ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot(),
 							  1, &key);
 	tup = systable_getnext(scan);

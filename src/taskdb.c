@@ -82,6 +82,7 @@ _PG_init(void)
 							   PGC_SUSET, 0,
 							   NULL, NULL, NULL);
 
+	version_register_callbacks();
 	status_register_callbacks();
 	events_register_callbacks();
 	metrics_init();
@@ -92,12 +93,17 @@ _PG_init(void)
  * OID of a relation in the taskdb schema.  Syscache lookups only, cheap
  * enough to do per statement; never cached across transactions so a
  * DROP/CREATE EXTENSION in the same backend cannot leave us a stale OID.
+ * Every path to taskdb's tables comes here first, so this is where the
+ * installed SQL's version is checked (version.c).
  */
 Oid
 taskdb_relation_oid(const char *relname, bool missing_ok)
 {
-	Oid			nspid = get_namespace_oid(TASKDB_SCHEMA, missing_ok);
+	Oid			nspid;
 	Oid			relid = InvalidOid;
+
+	taskdb_check_sql_version();
+	nspid = get_namespace_oid(TASKDB_SCHEMA, missing_ok);
 
 	if (OidIsValid(nspid))
 		relid = get_relname_relid(relname, nspid);
@@ -111,6 +117,7 @@ taskdb_relation_oid(const char *relname, bool missing_ok)
 
 /*
  * taskdb_run_as_owner: the one way taskdb runs SQL on its own behalf.
+ * Like taskdb_relation_oid, it first checks the installed SQL's version.
  *
  * Protocol.  Becomes the owner of taskdb.<relname> (the way the RI triggers
  * act as the owner of the tables they check), or stays the current user when
@@ -135,6 +142,7 @@ taskdb_run_as_owner(const char *relname, int flags, TaskdbWork work, void *arg)
 	int			save_iso_level = XactIsoLevel;
 	Oid			owner = InvalidOid;
 
+	taskdb_check_sql_version();
 	if (relname != NULL)
 	{
 		Oid			relid = taskdb_relation_oid(relname, false);

@@ -97,6 +97,10 @@ extern void taskdb_hmac_sha256_hex(const void *key, size_t keylen,
 								   const void *data, size_t len, char *out);
 extern bool taskdb_sha256_text_valid(const char *s, int len);
 
+/* version.c */
+extern void version_register_callbacks(void);
+extern void taskdb_check_sql_version(void);
+
 /* status.c */
 
 /* Which counters a source table feeds. */

@@ -219,11 +219,11 @@ check_state() {
 		same "$state: debug-provenance --json differs from verify" "$work/verify-$state.out" "$work/json-$state.out"
 }
 
-[ -x "$cli" ] || { echo "FAIL: $cli is not built (run make)"; exit 1; }
-# make install puts the client next to psql; TASKDB_CLI=path tests another build.
+[ -x "$cli" ] || { echo "FAIL: $cli is not built (run make client)"; exit 1; }
+# make install-client puts the client next to psql; TASKDB_CLI=path tests another build.
 if [ -z "${TASKDB_CLI:-}" ] && [ -n "${PG_CONFIG:-}" ]; then
 	installed="$("$PG_CONFIG" --bindir)/taskdb"
-	cmp -s "$cli" "$installed" || fail "$installed is not the $cli just built (run make install)"
+	cmp -s "$cli" "$installed" || fail "$installed is not the $cli just built (run make install-client)"
 fi
 
 psql -X -q -v ON_ERROR_STOP=1 -d postgres <<SQL || exit 1
