@@ -223,4 +223,21 @@ taskdb_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot, Comman
 #endif
 #endif
 
+/*
+ * Compressing a value inline, as TOAST does: 14 added the method argument
+ * (and lz4, used when the server is built with it); 13 has pglz only.
+ * Returns a null pointer when compression does not pay.
+ */
+#include "access/toast_internals.h"
+#if PG_VERSION_NUM >= 140000
+#include "access/toast_compression.h"
+#ifdef USE_LZ4
+#define taskdb_compress_datum(d) toast_compress_datum((d), TOAST_LZ4_COMPRESSION)
+#else
+#define taskdb_compress_datum(d) toast_compress_datum((d), TOAST_PGLZ_COMPRESSION)
+#endif
+#else
+#define taskdb_compress_datum(d) toast_compress_datum(d)
+#endif
+
 #endif							/* TASKDB_COMPAT_H */

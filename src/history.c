@@ -672,6 +672,18 @@ writer_emit(HistoryWriter *w, HistoryGroup *g)
 			copy = palloc(VARSIZE(parsed));
 			memcpy(copy, parsed, VARSIZE(parsed));
 			SET(HISTORY_COL_CHANGES, JsonbPGetDatum(copy));
+			/*
+			 * Stored compressed in the row (lz4 where the server has it):
+			 * TOAST would only compress rows of more than 2 kB, and the
+			 * changes of a few updates are mostly repeated keys.
+			 */
+			if (VARSIZE(copy) >= HISTORY_COMPRESS_BYTES)
+			{
+				Datum		compressed = taskdb_compress_datum(PointerGetDatum(copy));
+
+				if (DatumGetPointer(compressed) != NULL)
+					SET(HISTORY_COL_CHANGES, compressed);
+			}
 			MemoryContextDelete(parsecxt);
 			pfree(buf.data);
 		}

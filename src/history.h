@@ -24,6 +24,8 @@
 /* What one statement buffers before writing: groups (tasks), bytes of changes. */
 #define HISTORY_BUFFER_GROUPS	4096
 #define HISTORY_BUFFER_BYTES	(2 * 1024 * 1024)
+/* A row's changes of at least this many bytes are stored compressed. */
+#define HISTORY_COMPRESS_BYTES	128
 
 /* Columns of taskdb.history and of every partition, in this order. */
 #define HISTORY_COL_OCCURRED_AT	1
