@@ -347,12 +347,14 @@ history_current_era(void)
 	Relation	rel;
 	TableScanDesc scan;
 	TupleTableSlot *slot;
-	Oid			relid = taskdb_relation_oid("eras", false);
+	Oid			relid;
 	int32		era = 1;
 	int			att;
 
-	if (era_cache.valid && era_cache.relid == relid)
+	/* dropping taskdb.eras (DROP EXTENSION) invalidates it as well */
+	if (era_cache.valid)
 		return era_cache.era;
+	relid = taskdb_relation_oid("eras", false);
 	if (!callback_registered)
 	{
 		CacheRegisterRelcacheCallback(era_invalidate, (Datum) 0);

@@ -23,6 +23,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
@@ -90,28 +91,82 @@ _PG_init(void)
 }
 
 /*
- * OID of a relation in the taskdb schema.  Syscache lookups only, cheap
- * enough to do per statement; never cached across transactions so a
- * DROP/CREATE EXTENSION in the same backend cannot leave us a stale OID.
- * Every path to taskdb's tables comes here first, so this is where the
- * installed SQL's version is checked (version.c).
+ * OID of a relation in the taskdb schema.  Looked up in the syscaches once
+ * and kept until a relcache invalidation names the relation (DROP, RENAME,
+ * DROP EXTENSION all send one; a backend's own are processed at the next
+ * command, another backend's before it takes its next lock), so a
+ * DROP/CREATE EXTENSION cannot leave a stale OID here.  Every path to
+ * taskdb's tables comes here first, so this is where the installed SQL's
+ * version is checked (version.c).
  */
+#define RELID_CACHE_SIZE 16
+
+static struct
+{
+	char		name[NAMEDATALEN];
+	Oid			relid;
+}			relid_cache[RELID_CACHE_SIZE];
+static int	relid_cache_n = 0;
+
+static void
+relid_cache_invalidate(Datum arg, Oid relid)
+{
+	int			i;
+
+	if (!OidIsValid(relid))
+	{
+		relid_cache_n = 0;
+		return;
+	}
+	for (i = 0; i < relid_cache_n; i++)
+	{
+		if (relid_cache[i].relid == relid)
+		{
+			relid_cache[i] = relid_cache[--relid_cache_n];
+			i--;
+		}
+	}
+}
+
 Oid
 taskdb_relation_oid(const char *relname, bool missing_ok)
 {
+	static bool callback_registered = false;
 	Oid			nspid;
 	Oid			relid = InvalidOid;
+	int			i;
 
 	taskdb_check_sql_version();
-	nspid = get_namespace_oid(TASKDB_SCHEMA, missing_ok);
+	for (i = 0; i < relid_cache_n; i++)
+	{
+		if (strcmp(relid_cache[i].name, relname) == 0)
+			return relid_cache[i].relid;
+	}
 
+	nspid = get_namespace_oid(TASKDB_SCHEMA, missing_ok);
 	if (OidIsValid(nspid))
 		relid = get_relname_relid(relname, nspid);
-	if (!OidIsValid(relid) && !missing_ok)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation \"%s.%s\" does not exist", TASKDB_SCHEMA, relname),
-				 errhint("Is the taskdb extension installed in this database? Run CREATE EXTENSION taskdb.")));
+	if (!OidIsValid(relid))
+	{
+		if (!missing_ok)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_TABLE),
+					 errmsg("relation \"%s.%s\" does not exist", TASKDB_SCHEMA, relname),
+					 errhint("Is the taskdb extension installed in this database? Run CREATE EXTENSION taskdb.")));
+		return InvalidOid;		/* a missing relation is not kept */
+	}
+
+	if (!callback_registered)
+	{
+		CacheRegisterRelcacheCallback(relid_cache_invalidate, (Datum) 0);
+		callback_registered = true;
+	}
+	if (relid_cache_n < RELID_CACHE_SIZE && strlen(relname) < NAMEDATALEN)
+	{
+		strlcpy(relid_cache[relid_cache_n].name, relname, NAMEDATALEN);
+		relid_cache[relid_cache_n].relid = relid;
+		relid_cache_n++;
+	}
 	return relid;
 }
 
