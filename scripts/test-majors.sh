@@ -128,14 +128,20 @@ for v in "${majors[@]}"; do
 	echo "=============== PostgreSQL $v"
 	start=$(date +%s)
 	# Not in a pipeline: run_in_rootfs must run in this shell, whose EXIT
-	# trap unmounts whatever it left mounted (a subshell has no trap).
+	# trap unmounts whatever it left mounted (a subshell has no trap).  The
+	# output goes to the log and is followed from there as it is written.
+	: >"$log"
+	tail -n +1 -f "$log" &
+	follower=$!
 	if [ "$v" = 15 ]; then
-		bash scripts/test.sh > >(tee "$log") 2>&1
+		bash scripts/test.sh >"$log" 2>&1
 	else
-		run_in_rootfs "$v" > >(tee "$log") 2>&1
+		run_in_rootfs "$v" >"$log" 2>&1
 	fi
 	rc=$?
-	wait $!
+	sleep 1
+	kill "$follower" 2>/dev/null
+	wait "$follower" 2>/dev/null
 	secs=$(($(date +%s) - start))
 	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
 	if [ -z "$summary" ]; then

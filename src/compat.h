@@ -240,4 +240,10 @@ taskdb_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot, Comman
 #define taskdb_compress_datum(d) toast_compress_datum(d)
 #endif
 
+/* try_table_open came with 14; in 13 the relation variant does the same for a table. */
+#if PG_VERSION_NUM < 140000
+#include "access/relation.h"
+#define try_table_open(relid, lockmode) try_relation_open((relid), (lockmode))
+#endif
+
 #endif							/* TASKDB_COMPAT_H */
