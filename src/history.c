@@ -19,8 +19,8 @@
  * Writing
  * -------
  * A HistoryWriter collects one statement's events into groups by task (a
- * hash table, bounded: at most HISTORY_BUFFER_GROUPS groups and
- * HISTORY_BUFFER_BYTES of changes are held before they are written), and
+ * hash table holding at most work_mem of groups, events and changes
+ * before they are written), and
  * writes each group as soon as it is full, the rest when the statement's
  * events are all in.  Rows go straight to the heap HISTORY_ROW_BATCH at a
  * time (table_multi_insert, as COPY does) and then into the partition's
@@ -418,6 +418,10 @@ typedef struct HistoryGroup
 	bool		any_changes;
 } HistoryGroup;
 
+/* Memory a group takes (its hash entry and allocation overheads), and each event in it. */
+#define GROUP_BYTES		(sizeof(HistoryGroup) + 96)
+#define EVENT_BYTES		(sizeof(pg_uuid_t) + sizeof(bool) + 2 + sizeof(char *))
+
 static void writer_emit(HistoryWriter *w, HistoryGroup *g);
 
 /* A partition written must have taskdb.history's columns in its order. */
@@ -471,6 +475,8 @@ history_writer_begin(HistoryWriter *w, char entity, char operation, bool has_sta
 	ctl.entrysize = sizeof(HistoryGroup);
 	ctl.hcxt = w->groupcxt;
 	w->groups = hash_create("taskdb history groups", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	w->buffered_bytes = 0;
+	w->buffer_limit = Max((Size) work_mem * 1024, HISTORY_BUFFER_MIN_BYTES);
 }
 
 /* Write the rows formed so far: heap, then every index of the partition. */
@@ -522,7 +528,6 @@ writer_flush_groups(HistoryWriter *w)
 		ctl.hcxt = w->groupcxt;
 		w->groups = hash_create("taskdb history groups", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
-	w->buffered_groups = 0;
 	w->buffered_bytes = 0;
 }
 
@@ -558,10 +563,11 @@ history_writer_add(HistoryWriter *w, const pg_uuid_t *entity_id, const pg_uuid_t
 		g->changes = palloc(sizeof(char *) * g->cap);
 		g->any_changes = false;
 		MemoryContextSwitchTo(oldcxt);
-		w->buffered_groups++;
+		w->buffered_bytes += GROUP_BYTES + g->cap * EVENT_BYTES;
 	}
 	if (g->n == g->cap)
 	{
+		w->buffered_bytes += g->cap * EVENT_BYTES;
 		g->cap = Min(g->cap * 2, HISTORY_ROW_EVENTS);
 		g->ids = repalloc(g->ids, sizeof(pg_uuid_t) * g->cap);
 		g->id_null = repalloc(g->id_null, sizeof(bool) * g->cap);
@@ -581,7 +587,7 @@ history_writer_add(HistoryWriter *w, const pg_uuid_t *entity_id, const pg_uuid_t
 	if (changes)
 	{
 		g->any_changes = true;
-		w->buffered_bytes += strlen(changes);
+		w->buffered_bytes += strlen(changes) + 1;
 	}
 	g->n++;
 	w->events++;
@@ -592,7 +598,7 @@ history_writer_add(HistoryWriter *w, const pg_uuid_t *entity_id, const pg_uuid_t
 		g->n = 0;
 		g->any_changes = false;
 	}
-	if (w->buffered_groups >= HISTORY_BUFFER_GROUPS || w->buffered_bytes >= HISTORY_BUFFER_BYTES)
+	if (w->buffered_bytes >= w->buffer_limit)
 		writer_flush_groups(w);
 }
 

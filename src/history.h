@@ -21,9 +21,11 @@
 /* Rows written per table_multi_insert call: at most this many, and this many bytes. */
 #define HISTORY_ROW_BATCH		256
 #define HISTORY_BATCH_BYTES		(1024 * 1024)
-/* What one statement buffers before writing: groups (tasks), bytes of changes. */
-#define HISTORY_BUFFER_GROUPS	4096
-#define HISTORY_BUFFER_BYTES	(2 * 1024 * 1024)
+/*
+ * What one statement buffers before writing its groups: work_mem, counting
+ * the groups, their events and their changes, but at least this much.
+ */
+#define HISTORY_BUFFER_MIN_BYTES	(1024 * 1024)
 /* A row's changes of at least this many bytes are stored compressed. */
 #define HISTORY_COMPRESS_BYTES	128
 
@@ -70,8 +72,8 @@ typedef struct HistoryWriter
 	MemoryContext batchcxt;		/* one batch of rows: arrays, index insertion */
 	MemoryContext groupcxt;		/* the buffered events */
 	HTAB	   *groups;
-	int			buffered_groups;
-	Size		buffered_bytes;
+	Size		buffered_bytes;	/* groups, events and changes held */
+	Size		buffer_limit;
 	int64		events;
 	TupleTableSlot *slots[HISTORY_ROW_BATCH];
 	int			nslots;
