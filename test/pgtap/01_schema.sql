@@ -155,7 +155,13 @@ INSERT INTO expected_columns VALUES
     ('signing_key', 'key', 'bytea', true),
     ('signing_key', 'created_at', 'timestamp with time zone', true);
 SELECT col_type_is('taskdb', tab, col, typ, format('%s.%s is %s', tab, col, typ))
-  FROM expected_columns ORDER BY tab, col;
+  FROM expected_columns WHERE typ <> 'char' ORDER BY tab, col;
+-- The one-byte "char" columns from the catalog: pgTAP versions spell the
+-- type name differently (1.1 compares '"char"', 1.3 reads 'char' as character(1)).
+SELECT is(format_type(a.atttypid, a.atttypmod), '"char"', format('%s.%s is "char"', e.tab, e.col))
+  FROM expected_columns e
+  JOIN pg_attribute a ON a.attrelid = format('taskdb.%I', e.tab)::regclass AND a.attname = e.col
+ WHERE e.typ = 'char' ORDER BY e.tab, e.col;
 SELECT CASE WHEN not_null
             THEN col_not_null('taskdb', tab, col, format('%s.%s is NOT NULL', tab, col))
             ELSE col_is_null('taskdb', tab, col, format('%s.%s allows NULL', tab, col)) END
