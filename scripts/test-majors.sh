@@ -84,6 +84,12 @@ run_in_rootfs() {
 		return 2
 	}
 	copy_source "$ROOTFS/src/taskdb"
+	# The host's certificate authorities, for npm inside (a network that
+	# inspects TLS has its own, which the root filesystem's bundle lacks).
+	if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+		mkdir -p "$ROOTFS/etc/ssl"
+		cp /etc/ssl/certs/ca-certificates.crt "$ROOTFS/etc/ssl/host-ca-certificates.crt"
+	fi
 	case $compile_only in
 	*" $v "*)
 		cat >"$ROOTFS/src/run.sh" <<EOF
@@ -107,6 +113,9 @@ cd /src/taskdb
 export PG_CONFIG=/usr/lib/postgresql/$v/bin/pg_config
 \$PG_CONFIG --version
 make -s && make -s client && make -s install && make -s install-client
+if [ -f /etc/ssl/host-ca-certificates.crt ]; then
+	export NODE_EXTRA_CA_CERTS=/etc/ssl/host-ca-certificates.crt NPM_CONFIG_CAFILE=/etc/ssl/host-ca-certificates.crt
+fi
 export PGPORT=${TASKDB_MAJORS_PORT:-55650}
 # max_connections as scripts/test.sh sets it: the Node.js client's load test opens 100.
 exec pg_virtualenv -v $v -t -o shared_preload_libraries=taskdb -o max_prepared_transactions=10 \\

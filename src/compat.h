@@ -246,4 +246,14 @@ taskdb_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot, Comman
 #define try_table_open(relid, lockmode) try_relation_open((relid), (lockmode))
 #endif
 
+/* PG 18 added the scan's instrumentation (EXPLAIN ANALYZE) to index_beginscan. */
+#include "access/genam.h"
+#if PG_VERSION_NUM >= 180000
+#define taskdb_index_beginscan(heap, index, snapshot, nkeys, norderbys) \
+	index_beginscan((heap), (index), (snapshot), NULL, (nkeys), (norderbys))
+#else
+#define taskdb_index_beginscan(heap, index, snapshot, nkeys, norderbys) \
+	index_beginscan((heap), (index), (snapshot), (nkeys), (norderbys))
+#endif
+
 #endif							/* TASKDB_COMPAT_H */

@@ -481,7 +481,7 @@ status_apply(DeltaEntry **entries, int n)
 	InitResultRelInfo(rri, rel, 1, NULL, 0);
 	ExecOpenIndices(rri, false);
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ, (Datum) 0);
-	scan = index_beginscan(rel, pkey, snapshot, 1, 0);
+	scan = taskdb_index_beginscan(rel, pkey, snapshot, 1, 0);
 
 	for (i = 0; i < n; i++)
 	{
