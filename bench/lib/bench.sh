@@ -376,7 +376,7 @@ row() {
 	row "7. the same, synchronous_commit = on, P50 (ms)" "${R[ntf_sync_on.p50]}" "${R[ntf_sync_off.p50]}" info "" 3
 	row "7. notify on/off: INSERT 1 run, unchanged, P50 (ms)" "${R[ntf_same_on.p50]}" "${R[ntf_same_off.p50]}" info "" 3
 	row "8. event history after the load, bytes per event" "$(awk -v b="${R[events.load.bytes]}" -v n="${R[events.load.rows]}" 'BEGIN { printf "%.1f", n ? b / n : 0 }')" - abs 80 1
-	row "8. the same for the events of 2 (1 row per INSERT)" "$(awk -v b="${R[events.post2.bytes]}" -v n="${R[events.post2.rows]}" -v b0="${R[events.pre2.bytes]}" -v n0="${R[events.pre2.rows]}" 'BEGIN { printf "%.1f", n > n0 ? (b - b0) / (n - n0) : 0 }')" - info "" 1
+	row "8. the same for the events of 2 (1 row per INSERT)" "$(awk -v b="${R[events.post2.bytes]}" -v n="${R[events.post2.rows]}" -v b0="${R[events.pre2.bytes]}" -v n0="${R[events.pre2.rows]}" 'BEGIN { printf "%.1f", (n > n0 ? (b - b0) / (n - n0) : 0) }')" - info "" 1
 	echo
 	echo "details:"
 	for n in read_fn read_cor read_pk ins_run_t ins_run_b ins_run_ts ins_run_bs ins_gate_t ins_gate_b verify10 verify1000 publish10 \
